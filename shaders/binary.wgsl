@@ -1,0 +1,61 @@
+// Elementwise maps of two tensors with NumPy broadcasting. OP picks the function.
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+struct Params {
+    n: u32,              // output elements
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    shape: vec4<u32>,    // output shape, padded on the left to rank 4
+    a_strides: vec4<u32>,// a's strides in the output's index space (0 where broadcast)
+    b_strides: vec4<u32>,
+}
+@group(0) @binding(3) var<uniform> p: Params;
+
+// Keep in step with `ops::binary::BinaryOp`.
+override OP: u32 = 0u;
+
+fn apply(u: f32, v: f32) -> f32 {
+    switch OP {
+        case 0u: { return u + v; }
+        case 1u: { return u - v; }
+        case 2u: { return u * v; }
+        case 3u: { return u / v; }
+        case 4u: { return max(u, v); }
+        case 5u: { return min(u, v); }
+        case 6u: { return select(0.0, 1.0, u > v); }
+        case 7u: { return select(0.0, 1.0, u < v); }
+        case 8u: { return select(0.0, 1.0, u >= v); }
+        case 9u: { return select(0.0, 1.0, u <= v); }
+        case 10u: { return select(0.0, 1.0, u == v); }
+        default: { return u; }
+    }
+}
+
+// One invocation per output element, same shapes (no index arithmetic).
+@compute @workgroup_size(256)
+fn binary_flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n { return; }
+    y[i] = apply(a[i], b[i]);
+}
+
+// One invocation per output element; each operand is read through its broadcast strides.
+@compute @workgroup_size(256)
+fn binary_broadcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n { return; }
+    var rest = i;
+    var ia = 0u;
+    var ib = 0u;
+    for (var d = 3; d >= 0; d--) {
+        let c = rest % p.shape[d];
+        rest = rest / p.shape[d];
+        ia += c * p.a_strides[d];
+        ib += c * p.b_strides[d];
+    }
+    y[i] = apply(a[ia], b[ib]);
+}

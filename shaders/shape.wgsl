@@ -1,0 +1,33 @@
+// Strided copies: permute, narrow, concat and expand are all "copy a 4-D region from one
+// strided view to another".
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+
+struct Params {
+    n: u32,               // elements in the region
+    src_offset: u32,
+    dst_offset: u32,
+    _pad: u32,
+    shape: vec4<u32>,     // the region's shape, padded to rank 4
+    src_strides: vec4<u32>,
+    dst_strides: vec4<u32>,
+}
+@group(0) @binding(2) var<uniform> p: Params;
+
+// One invocation per element of the region; dispatch ceil(n / 256), folded past 65535.
+@compute @workgroup_size(256)
+fn copy_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n { return; }
+    var rest = i;
+    var src = p.src_offset;
+    var dst = p.dst_offset;
+    for (var d = 3; d >= 0; d--) {
+        let c = rest % p.shape[d];
+        rest = rest / p.shape[d];
+        src += c * p.src_strides[d];
+        dst += c * p.dst_strides[d];
+    }
+    y[dst] = x[src];
+}

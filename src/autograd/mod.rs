@@ -1,0 +1,251 @@
+//! Reverse-mode autograd. Each op output that depends on a tensor requiring grad holds a
+//! [`Node`]: its inputs and a backward rule written with the engine's own tensor ops. Walking
+//! the nodes in reverse topological order and *adding* the contributions gives gradients;
+//! because the rules are tensor ops, running them with recording on (`create_graph`) puts
+//! the gradients themselves on the tape, which is what WGAN-GP and R1 penalties need.
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+/// A backward rule: given the node's inputs, its output and the gradient of the output,
+/// returns one gradient per input (`None` where an input gets none).
+pub(crate) type BackwardFn =
+    Box<dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>>>;
+
+/// One recorded op.
+pub(crate) struct Node {
+    pub name: &'static str,
+    pub inputs: Vec<Tensor>,
+    pub backward: BackwardFn,
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops record history on this thread now.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+/// While alive, ops record no history on this thread (like `torch.no_grad()`).
+pub struct NoGradGuard(bool);
+
+impl NoGradGuard {
+    pub fn new() -> Self {
+        NoGradGuard(GRAD_ENABLED.with(|g| g.replace(false)))
+    }
+}
+
+impl Default for NoGradGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.0));
+    }
+}
+
+/// Runs `f` with history recording off.
+pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
+    let _guard = NoGradGuard::new();
+    f()
+}
+
+/// Whether an op with these inputs should record a node.
+pub(crate) fn should_record(inputs: &[&Tensor]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+}
+
+/// Every tensor reachable from `roots` through nodes that require grad, inputs before users.
+fn topological_order(roots: &[Tensor]) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(Tensor, bool)> = roots.iter().map(|t| (t.clone(), false)).collect();
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(node) = &t.0.node {
+            for input in node.inputs.iter().filter(|i| i.requires_grad()) {
+                if !seen.contains(&input.id()) {
+                    stack.push((input.clone(), false));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Propagates `seeds` (one per output) back through the graph and returns the gradients
+/// of the tensors whose ids are in `wanted`.
+fn propagate(
+    outputs: &[Tensor],
+    seeds: Vec<Tensor>,
+    wanted: &HashSet<usize>,
+) -> Result<HashMap<usize, Tensor>> {
+    let mut grads: HashMap<usize, Tensor> = HashMap::new();
+    for (out, seed) in outputs.iter().zip(seeds) {
+        accumulate(&mut grads, out.id(), seed)?;
+    }
+    let mut found = HashMap::new();
+    for t in topological_order(outputs).into_iter().rev() {
+        let Some(g) = grads.remove(&t.id()) else {
+            continue;
+        };
+        if let Some(node) = &t.0.node {
+            let input_grads = (node.backward)(&node.inputs, &t, &g)?;
+            for (input, gi) in node.inputs.iter().zip(input_grads) {
+                let Some(gi) = gi else { continue };
+                if !input.requires_grad() {
+                    continue;
+                }
+                if gi.shape() != input.shape() {
+                    return Err(Error::Grad(format!(
+                        "the backward rule of {} gave a gradient of shape {:?} for an input of shape {:?}",
+                        node.name,
+                        gi.shape(),
+                        input.shape()
+                    )));
+                }
+                accumulate(&mut grads, input.id(), gi)?;
+            }
+        }
+        if wanted.contains(&t.id()) {
+            found.insert(t.id(), g);
+        }
+    }
+    Ok(found)
+}
+
+fn accumulate(grads: &mut HashMap<usize, Tensor>, id: usize, g: Tensor) -> Result<()> {
+    let sum = match grads.remove(&id) {
+        Some(old) => old.add(&g)?,
+        None => g,
+    };
+    grads.insert(id, sum);
+    Ok(())
+}
+
+fn leaves(roots: &[Tensor]) -> Vec<Tensor> {
+    topological_order(roots)
+        .into_iter()
+        .filter(|t| t.0.node.is_none() && t.requires_grad())
+        .collect()
+}
+
+fn check_scalar(op: &str, t: &Tensor) -> Result<()> {
+    if !t.requires_grad() {
+        return Err(Error::Grad(format!(
+            "{op}: the tensor {:?} does not require grad (no input of it was marked with requires_grad)",
+            t.shape()
+        )));
+    }
+    if t.numel() != 1 {
+        return Err(Error::Grad(format!(
+            "{op}: a gradient can only be implied for a one-element output, not shape {:?}",
+            t.shape()
+        )));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Accumulates d(self)/d(leaf) into the `.grad()` of every leaf that requires grad.
+    /// `self` must hold one element.
+    pub fn backward(&self) -> Result<()> {
+        check_scalar("backward", self)?;
+        let _guard = NoGradGuard::new();
+        let leaves = leaves(std::slice::from_ref(self));
+        let wanted = leaves.iter().map(Tensor::id).collect();
+        let seed = Tensor::ones_like(self)?;
+        let mut grads = propagate(std::slice::from_ref(self), vec![seed], &wanted)?;
+        for leaf in leaves {
+            if let Some(g) = grads.remove(&leaf.id()) {
+                let total = match leaf.grad() {
+                    Some(old) => old.add(&g)?,
+                    None => g,
+                };
+                leaf.set_grad(Some(total));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Gradients of the sum of `outputs` (each one element) with respect to `inputs`, like
+/// `torch.autograd.grad`. With `create_graph` the gradients are recorded on the tape, so
+/// they can be differentiated again. Leaves' `.grad()` are left untouched.
+pub fn grad(outputs: &[Tensor], inputs: &[Tensor], create_graph: bool) -> Result<Vec<Tensor>> {
+    let mut seeds = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        check_scalar("grad", out)?;
+        seeds.push(Tensor::ones_like(out)?);
+    }
+    grad_with(outputs, seeds, inputs, create_graph)
+}
+
+/// [`grad`] with explicit output gradients (`grad_outputs` in PyTorch), one per output.
+pub fn grad_with(
+    outputs: &[Tensor],
+    grad_outputs: Vec<Tensor>,
+    inputs: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Tensor>> {
+    for (out, g) in outputs.iter().zip(&grad_outputs) {
+        if out.shape() != g.shape() {
+            return Err(Error::ShapeMismatch {
+                op: "grad",
+                lhs: out.shape().to_vec(),
+                rhs: g.shape().to_vec(),
+            });
+        }
+    }
+    let wanted = inputs.iter().map(Tensor::id).collect();
+    let grads = {
+        let _guard = (!create_graph).then(NoGradGuard::new);
+        propagate(outputs, grad_outputs, &wanted)?
+    };
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            grads.get(&t.id()).cloned().ok_or_else(|| {
+                Error::Grad(format!(
+                    "grad: input {i} (shape {:?}) is not used by the outputs",
+                    t.shape()
+                ))
+            })
+        })
+        .collect()
+}
+
+impl Tensor {
+    /// Wraps an op's output, recording a node when any input requires grad and recording is
+    /// on. `backward` maps (inputs, output, output gradient) to one gradient per input.
+    pub(crate) fn from_op(
+        shape: Vec<usize>,
+        storage: impl Into<std::rc::Rc<crate::gpu::Storage>>,
+        name: &'static str,
+        inputs: &[&Tensor],
+        backward: impl Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>> + 'static,
+    ) -> Tensor {
+        let device = inputs[0].device().clone();
+        let node = should_record(inputs).then(|| Node {
+            name,
+            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+            backward: Box::new(backward),
+        });
+        Tensor::with_node(&device, shape, storage.into(), node)
+    }
+}

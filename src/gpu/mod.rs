@@ -1,0 +1,348 @@
+//! The GPU layer: adapter choice, device and queue, buffer pool, pipeline cache and command
+//! batching. Nothing here knows about tensors' shapes or gradients.
+
+mod adapter;
+mod batch;
+mod pipeline;
+mod pool;
+pub mod shaders;
+
+pub use adapter::{list_adapters, AdapterSummary};
+pub use pool::PoolStats;
+pub use shaders::Family;
+
+use crate::error::{Error, Result};
+pub(crate) use batch::linear_groups;
+use batch::{slot_bytes, Batch, MAX_DISPATCHES};
+use pipeline::PipelineCache;
+use pool::{size_class, BufferPool};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// A handle to one GPU device. Cloning is cheap; every clone shares the pool, the pipeline
+/// cache and the pending batch.
+#[derive(Clone)]
+pub struct Device(Arc<Inner>);
+
+struct Inner {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    slot: u64,
+    state: Mutex<State>,
+}
+
+struct State {
+    pool: BufferPool,
+    cache: PipelineCache,
+    batch: Batch,
+    seed: u64,
+    rng_calls: u64,
+}
+
+/// A GPU buffer owned by one or more tensors; its buffer returns to the pool on drop.
+pub(crate) struct Storage {
+    buffer: Option<wgpu::Buffer>,
+    class: u64,
+    device: Device,
+}
+
+impl Storage {
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        self.buffer
+            .as_ref()
+            .expect("a live storage always holds its buffer")
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            self.device.state().pool.give_back(self.class, buffer);
+        }
+    }
+}
+
+static DEFAULT: OnceLock<std::result::Result<Device, String>> = OnceLock::new();
+
+impl Device {
+    /// Opens the adapter chosen by `GANTRY_ADAPTER` / `WGPU_BACKEND`, or the
+    /// high-performance one, with its full limits and the optional features it has.
+    pub fn open() -> Result<Device> {
+        let instance = adapter::instance();
+        let adapter = adapter::choose(&instance)?;
+        let wanted =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("gantry"),
+            required_features: adapter.features() & wanted,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+            .map_err(|e| Error::Device(e.to_string()))?;
+        let slot = slot_bytes(device.limits().min_uniform_buffer_offset_alignment);
+        let state = State {
+            pool: BufferPool::default(),
+            cache: PipelineCache::default(),
+            batch: Batch::default(),
+            seed: 0,
+            rng_calls: 0,
+        };
+        let summary = AdapterSummary::of(&adapter);
+        Ok(Device(Arc::new(Inner {
+            device,
+            queue,
+            summary,
+            slot,
+            state: Mutex::new(state),
+        })))
+    }
+
+    /// The process-wide device, opened on first use and shared afterwards (opening devices
+    /// repeatedly is slow and leaks on some drivers).
+    pub fn shared() -> Result<Device> {
+        DEFAULT
+            .get_or_init(|| Device::open().map_err(|e| e.to_string()))
+            .clone()
+            .map_err(Error::NoAdapter)
+    }
+
+    /// What adapter this device runs on.
+    pub fn summary(&self) -> &AdapterSummary {
+        &self.0.summary
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the pool's counters, not GPU memory, in
+        // doubt; carrying on is safer than poisoning every later op.
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Byte counts of the buffer pool.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.state().pool.stats()
+    }
+
+    /// Starts peak counting afresh from the current usage.
+    pub fn reset_peaks(&self) {
+        self.state().pool.reset_peaks();
+    }
+
+    /// Returns the pool's free buffers to the driver.
+    pub fn trim(&self) {
+        self.state().pool.trim();
+    }
+
+    /// Seeds the device's random generator and restarts its stream.
+    pub fn manual_seed(&self, seed: u64) {
+        let mut s = self.state();
+        s.seed = seed;
+        s.rng_calls = 0;
+    }
+
+    /// The seed and a fresh stream number for one random op.
+    pub(crate) fn next_rng_stream(&self) -> (u64, u64) {
+        let mut s = self.state();
+        s.rng_calls += 1;
+        (s.seed, s.rng_calls - 1)
+    }
+
+    /// A pooled buffer of at least `numel` f32 values. Its contents are undefined.
+    pub(crate) fn alloc(&self, numel: usize) -> Storage {
+        let class = size_class(numel as u64 * 4);
+        let buffer = self.state().pool.take(&self.0.device, class);
+        Storage {
+            buffer: Some(buffer),
+            class,
+            device: self.clone(),
+        }
+    }
+
+    /// Records a copy of `data` into `dst`, ordered after everything recorded before it.
+    pub(crate) fn upload(&self, dst: &Storage, data: &[f32]) {
+        if data.is_empty() {
+            return;
+        }
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let staging = self.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gantry upload"),
+            size: bytes.len() as u64,
+            usage: wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: true,
+        });
+        staging
+            .get_mapped_range_mut(..)
+            .expect("a buffer mapped at creation is mappable")
+            .copy_from_slice(bytes);
+        staging.unmap();
+        let mut s = self.state();
+        let encoder = s.batch.open(&self.0.device, self.0.slot);
+        encoder.copy_buffer_to_buffer(&staging, 0, dst.buffer(), 0, bytes.len() as u64);
+    }
+
+    /// Records one dispatch of `entry` in `family`. `params` fill the uniform block.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn dispatch(
+        &self,
+        family: &shaders::Family,
+        entry: &'static str,
+        constants: &[(&'static str, f64)],
+        inputs: &[&Storage],
+        outputs: &[&Storage],
+        params: &[u32],
+        groups: [u32; 3],
+    ) {
+        debug_assert_eq!(
+            inputs.len() as u32,
+            family.inputs,
+            "{} input count",
+            family.name
+        );
+        debug_assert_eq!(
+            outputs.len() as u32,
+            family.outputs,
+            "{} output count",
+            family.name
+        );
+        let slot = self.0.slot;
+        assert!(
+            params.len() * 4 <= slot as usize,
+            "{entry}: params exceed one uniform slot"
+        );
+        let device = &self.0.device;
+        let mut guard = self.state();
+        let s = &mut *guard;
+        let pipeline = s.cache.pipeline(device, family, entry, constants);
+        let layout = s.cache.layout(device, family);
+        s.batch.open(device, slot);
+        let offset = s.batch.params.len() as u64;
+        s.batch
+            .params
+            .extend_from_slice(bytemuck::cast_slice(params));
+        s.batch.params.resize((offset + slot) as usize, 0);
+        let arena = s.batch.arena.as_ref().expect("an open batch has an arena");
+        let encoder = s
+            .batch
+            .encoder
+            .as_mut()
+            .expect("an open batch has an encoder");
+        let mut entries: Vec<wgpu::BindGroupEntry> = inputs
+            .iter()
+            .chain(outputs)
+            .enumerate()
+            .map(|(i, st)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: st.buffer().as_entire_binding(),
+            })
+            .collect();
+        entries.push(wgpu::BindGroupEntry {
+            binding: family.inputs + family.outputs,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: arena,
+                offset,
+                size: wgpu::BufferSize::new(slot),
+            }),
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(entry),
+            layout: &layout,
+            entries: &entries,
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(entry),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        s.batch.dispatches += 1;
+        if s.batch.dispatches >= MAX_DISPATCHES {
+            s.batch.submit(&self.0.queue);
+        }
+    }
+
+    /// Dispatch for one invocation per element, in workgroups of 256.
+    pub(crate) fn dispatch_linear(
+        &self,
+        family: &shaders::Family,
+        entry: &'static str,
+        constants: &[(&'static str, f64)],
+        inputs: &[&Storage],
+        outputs: &[&Storage],
+        params: &[u32],
+        n: usize,
+    ) {
+        let groups = linear_groups(n, 256);
+        self.dispatch(family, entry, constants, inputs, outputs, params, groups);
+    }
+
+    /// Submits pending work without waiting for it.
+    pub fn flush(&self) {
+        self.state().batch.submit(&self.0.queue);
+    }
+
+    /// Submits pending work and waits until the GPU has finished all of it.
+    pub fn sync(&self) -> Result<()> {
+        self.flush();
+        self.wait()
+    }
+
+    fn wait(&self) -> Result<()> {
+        self.0
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map(|_| ())
+            .map_err(|e| Error::Readback(e.to_string()))
+    }
+
+    /// Copies the first `numel` values of `src` to the host: a sync point.
+    pub(crate) fn read(&self, src: &Storage, numel: usize) -> Result<Vec<f32>> {
+        if numel == 0 {
+            return Ok(Vec::new());
+        }
+        let bytes = numel as u64 * 4;
+        let staging = self.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gantry readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        {
+            let mut s = self.state();
+            let encoder = s.batch.open(&self.0.device, self.0.slot);
+            encoder.copy_buffer_to_buffer(src.buffer(), 0, &staging, 0, bytes);
+            s.batch.submit(&self.0.queue);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        rx.recv()
+            .map_err(|e| Error::Readback(e.to_string()))?
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        let data = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| Error::Readback(e.to_string()))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Device({} on {})",
+            self.0.summary.name, self.0.summary.backend
+        )
+    }
+}

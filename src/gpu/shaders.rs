@@ -1,0 +1,38 @@
+//! The shader registry: every kernel family's WGSL source, embedded at compile time, with
+//! its binding signature. A family's bindings are, in order: `inputs` read-only storage
+//! arrays, `outputs` read-write storage arrays, then one uniform `Params` block.
+
+/// One `.wgsl` file and the binding signature all its entry points share.
+#[derive(Debug)]
+pub struct Family {
+    pub name: &'static str,
+    pub source: &'static str,
+    pub inputs: u32,
+    pub outputs: u32,
+}
+
+macro_rules! family {
+    ($ident:ident, $name:literal, $inputs:literal, $outputs:literal) => {
+        pub const $ident: Family = Family {
+            name: $name,
+            source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
+            inputs: $inputs,
+            outputs: $outputs,
+        };
+    };
+}
+
+family!(FILL, "fill", 0, 1);
+family!(RANDOM, "random", 0, 1);
+family!(UNARY, "unary", 1, 1);
+family!(BINARY, "binary", 2, 1);
+family!(SELECT, "select", 3, 1);
+family!(REDUCE, "reduce", 1, 1);
+family!(MATMUL, "matmul", 2, 1);
+family!(SHAPE, "shape", 1, 1);
+family!(GATHER, "gather", 2, 1);
+
+/// Every family, for tools that walk them all.
+pub const ALL: &[&Family] = &[
+    &FILL, &RANDOM, &UNARY, &BINARY, &SELECT, &REDUCE, &MATMUL, &SHAPE, &GATHER,
+];

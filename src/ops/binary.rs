@@ -1,0 +1,174 @@
+//! Elementwise functions of two tensors with NumPy broadcasting (shaders/binary.wgsl).
+//! A broadcast operand's gradient is summed back to its own shape with `sum_to`.
+
+use crate::error::Result;
+use crate::gpu::{shaders::BINARY, Storage};
+use crate::tensor::shape::{broadcast, broadcast_strides4, check_rank, pad4};
+use crate::tensor::Tensor;
+
+/// The shader's OP codes.
+#[derive(Clone, Copy)]
+enum BinaryOp {
+    Add = 0,
+    Sub = 1,
+    Mul = 2,
+    Div = 3,
+    Max = 4,
+    Min = 5,
+    Gt = 6,
+    Lt = 7,
+    Ge = 8,
+    Le = 9,
+    Eq = 10,
+}
+
+fn launch(
+    a: &Tensor,
+    b: &Tensor,
+    op: BinaryOp,
+    name: &'static str,
+) -> Result<(Vec<usize>, Storage)> {
+    let shape = broadcast(name, a.shape(), b.shape())?;
+    check_rank(name, &shape)?;
+    let n: usize = shape.iter().product();
+    let device = a.device();
+    let out = device.alloc(n);
+    if n > 0 {
+        let constants = [("OP", op as u32 as f64)];
+        let (sa, sb) = (a.storage(), b.storage());
+        if a.shape() == b.shape() {
+            let params = [n as u32, 0, 0, 0];
+            device.dispatch_linear(
+                &BINARY,
+                "binary_flat",
+                &constants,
+                &[&sa, &sb],
+                &[&out],
+                &params,
+                n,
+            );
+        } else {
+            let mut params = vec![n as u32, 0, 0, 0];
+            params.extend(pad4(&shape));
+            params.extend(broadcast_strides4(a.shape(), &shape));
+            params.extend(broadcast_strides4(b.shape(), &shape));
+            device.dispatch_linear(
+                &BINARY,
+                "binary_broadcast",
+                &constants,
+                &[&sa, &sb],
+                &[&out],
+                &params,
+                n,
+            );
+        }
+    }
+    Ok((shape, out))
+}
+
+type Rule = fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)>;
+
+/// A differentiable binary op: `rule(a, b, y, g)` gives the gradients at the broadcast shape.
+fn map(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str, rule: Rule) -> Result<Tensor> {
+    let (shape, out) = launch(a, b, op, name)?;
+    Ok(Tensor::from_op(
+        shape,
+        out,
+        name,
+        &[a, b],
+        move |inp, y, g| {
+            let (ga, gb) = rule(&inp[0], &inp[1], y, g)?;
+            Ok(vec![
+                Some(ga.sum_to(inp[0].shape())?),
+                Some(gb.sum_to(inp[1].shape())?),
+            ])
+        },
+    ))
+}
+
+/// A comparison mask of ones and zeros (a constant: no history).
+fn mask(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
+    let (shape, out) = launch(a, b, op, name)?;
+    Ok(Tensor::from_storage(
+        a.device(),
+        shape,
+        std::rc::Rc::new(out),
+    ))
+}
+
+/// Weight of `a` in the gradient of max/min: 1 where it wins, ½ on ties (as PyTorch).
+fn winner_weight(win: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    win.add(&a.eq(b)?.mul_scalar(0.5)?)
+}
+
+impl Tensor {
+    /// a + b
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        map(self, other, BinaryOp::Add, "add", |_, _, _, g| {
+            Ok((g.clone(), g.clone()))
+        })
+    }
+
+    /// a - b
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        map(self, other, BinaryOp::Sub, "sub", |_, _, _, g| {
+            Ok((g.clone(), g.neg()?))
+        })
+    }
+
+    /// a · b
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        map(self, other, BinaryOp::Mul, "mul", |a, b, _, g| {
+            Ok((g.mul(b)?, g.mul(a)?))
+        })
+    }
+
+    /// a / b; d/db = -g·y / b.
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        map(self, other, BinaryOp::Div, "div", |_, b, y, g| {
+            let gb = g.mul(y)?.div(b)?.neg()?;
+            Ok((g.div(b)?, gb))
+        })
+    }
+
+    /// Elementwise maximum.
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        map(self, other, BinaryOp::Max, "maximum", |a, b, _, g| {
+            let wa = winner_weight(&a.gt(b)?, a, b)?;
+            Ok((g.mul(&wa)?, g.mul(&wa.affine(-1.0, 1.0)?)?))
+        })
+    }
+
+    /// Elementwise minimum.
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        map(self, other, BinaryOp::Min, "minimum", |a, b, _, g| {
+            let wa = winner_weight(&a.lt(b)?, a, b)?;
+            Ok((g.mul(&wa)?, g.mul(&wa.affine(-1.0, 1.0)?)?))
+        })
+    }
+
+    /// 1 where a > b, else 0.
+    pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
+        mask(self, other, BinaryOp::Gt, "gt")
+    }
+
+    /// 1 where a < b, else 0.
+    pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
+        mask(self, other, BinaryOp::Lt, "lt")
+    }
+
+    /// 1 where a >= b, else 0.
+    pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
+        mask(self, other, BinaryOp::Ge, "ge")
+    }
+
+    /// 1 where a <= b, else 0.
+    pub fn le(&self, other: &Tensor) -> Result<Tensor> {
+        mask(self, other, BinaryOp::Le, "le")
+    }
+
+    /// 1 where a == b, else 0.
+    pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
+        mask(self, other, BinaryOp::Eq, "eq")
+    }
+}

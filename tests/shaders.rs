@@ -1,0 +1,64 @@
+//! Every `.wgsl` file parses and validates with naga, so a shader error fails `cargo test`
+//! even on a machine with no GPU; and the registry embeds exactly the files on disk.
+
+use std::path::Path;
+
+fn validate(name: &str, source: &str) -> Result<(), String> {
+    let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    );
+    validator
+        .validate(&module)
+        .map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;
+    Ok(())
+}
+
+#[test]
+fn every_shader_file_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wgsl") {
+            count += 1;
+            let source = std::fs::read_to_string(&path).unwrap();
+            if let Err(e) = validate(&path.display().to_string(), &source) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(count > 0, "no shaders found in {}", dir.display());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn registry_embeds_every_file_on_disk() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "wgsl")
+                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    let mut registered: Vec<String> = gantry::gpu::shaders::ALL
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
+    on_disk.sort();
+    registered.sort();
+    assert_eq!(on_disk, registered);
+}
+
+#[test]
+fn a_broken_shader_is_reported() {
+    assert!(validate(
+        "broken",
+        "@compute @workgroup_size(1) fn f() { let x: f32 = 1u; }"
+    )
+    .is_err());
+}
