@@ -10,10 +10,7 @@ fn main() -> gantry::Result<()> {
     //    Mesa's lavapipe, a Vulkan driver that runs compute shaders on the CPU.
     let device = Device::shared()?;
     let info = device.summary();
-    println!(
-        "adapter: {} ({}, {})",
-        info.name, info.backend, info.device_type
-    );
+    println!("adapter: {} ({}, {})", info.name, info.backend, info.device_type);
 
     // 2. Upload host data. `from_slice` allocates a buffer from the size-classed pool and
     //    records a copy into the pending command batch; nothing has run yet.
@@ -36,10 +33,7 @@ fn main() -> gantry::Result<()> {
     let x = a.clone().requires_grad_();
     let loss = x.mul(&b)?.sum_all()?;
     loss.backward()?;
-    println!(
-        "d sum(a*b) / da = {:?}",
-        x.grad().expect("x requires grad").to_vec()?
-    );
+    println!("d sum(a*b) / da = {:?}", x.grad().expect("x requires grad").to_vec()?);
 
     let stats = device.pool_stats();
     println!(

@@ -14,36 +14,19 @@ pub enum Error {
     Device(String),
     /// Two operands' shapes do not fit together.
     #[error("{op}: shapes {lhs:?} and {rhs:?} do not match")]
-    ShapeMismatch {
-        op: &'static str,
-        lhs: Vec<usize>,
-        rhs: Vec<usize>,
-    },
+    ShapeMismatch { op: &'static str, lhs: Vec<usize>, rhs: Vec<usize> },
     /// A tensor has the wrong number of dimensions.
     #[error("{op}: expected {expected}, got a tensor of shape {shape:?}")]
-    Rank {
-        op: &'static str,
-        expected: String,
-        shape: Vec<usize>,
-    },
+    Rank { op: &'static str, expected: String, shape: Vec<usize> },
     /// An axis index is outside a tensor's rank, or repeated.
     #[error("{op}: axis {axis} is invalid for a tensor of shape {shape:?}")]
-    Axis {
-        op: &'static str,
-        axis: isize,
-        shape: Vec<usize>,
-    },
+    Axis { op: &'static str, axis: isize, shape: Vec<usize> },
     /// Any other bad argument: a message naming the op and the value.
     #[error("{op}: {msg}")]
     Invalid { op: &'static str, msg: String },
     /// Host data does not fill the requested shape.
     #[error("{op}: {len} values cannot fill shape {shape:?} ({numel} elements)")]
-    DataLength {
-        op: &'static str,
-        len: usize,
-        shape: Vec<usize>,
-        numel: usize,
-    },
+    DataLength { op: &'static str, len: usize, shape: Vec<usize>, numel: usize },
     /// Autograd was asked for a gradient that is not defined.
     #[error("autograd: {0}")]
     Grad(String),

@@ -5,13 +5,9 @@ use std::path::Path;
 
 fn validate(name: &str, source: &str) -> Result<(), String> {
     let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
-    let mut validator = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::all(),
-    );
-    validator
-        .validate(&module)
-        .map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;
+    let mut validator =
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
+    validator.validate(&module).map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;
     Ok(())
 }
 
@@ -41,14 +37,10 @@ fn registry_embeds_every_file_on_disk() {
         .unwrap()
         .filter_map(|e| {
             let p = e.unwrap().path();
-            (p.extension()? == "wgsl")
-                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+            (p.extension()? == "wgsl").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
         })
         .collect();
-    let mut registered: Vec<String> = gantry::gpu::shaders::ALL
-        .iter()
-        .map(|f| f.name.to_string())
-        .collect();
+    let mut registered: Vec<String> = gantry::gpu::shaders::ALL.iter().map(|f| f.name.to_string()).collect();
     on_disk.sort();
     registered.sort();
     assert_eq!(on_disk, registered);
@@ -56,9 +48,5 @@ fn registry_embeds_every_file_on_disk() {
 
 #[test]
 fn a_broken_shader_is_reported() {
-    assert!(validate(
-        "broken",
-        "@compute @workgroup_size(1) fn f() { let x: f32 = 1u; }"
-    )
-    .is_err());
+    assert!(validate("broken", "@compute @workgroup_size(1) fn f() { let x: f32 = 1u; }").is_err());
 }

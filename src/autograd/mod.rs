@@ -11,8 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 /// A backward rule: given the node's inputs, its output and the gradient of the output,
 /// returns one gradient per input (`None` where an input gets none).
-pub(crate) type BackwardFn =
-    Box<dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>>>;
+pub(crate) type BackwardFn = Box<dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>>>;
 
 /// One recorded op.
 pub(crate) struct Node {
@@ -138,10 +137,7 @@ fn accumulate(grads: &mut HashMap<usize, Tensor>, id: usize, g: Tensor) -> Resul
 }
 
 fn leaves(roots: &[Tensor]) -> Vec<Tensor> {
-    topological_order(roots)
-        .into_iter()
-        .filter(|t| t.0.node.is_none() && t.requires_grad())
-        .collect()
+    topological_order(roots).into_iter().filter(|t| t.0.node.is_none() && t.requires_grad()).collect()
 }
 
 fn check_scalar(op: &str, t: &Tensor) -> Result<()> {
@@ -221,10 +217,7 @@ pub fn grad_with(
         .enumerate()
         .map(|(i, t)| {
             grads.get(&t.id()).cloned().ok_or_else(|| {
-                Error::Grad(format!(
-                    "grad: input {i} (shape {:?}) is not used by the outputs",
-                    t.shape()
-                ))
+                Error::Grad(format!("grad: input {i} (shape {:?}) is not used by the outputs", t.shape()))
             })
         })
         .collect()

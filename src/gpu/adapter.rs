@@ -28,9 +28,7 @@ impl AdapterSummary {
             name: info.name,
             backend: format!("{:?}", info.backend),
             device_type: format!("{:?}", info.device_type),
-            driver: format!("{} {}", info.driver, info.driver_info)
-                .trim()
-                .to_string(),
+            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
             max_storage_binding_mib: limits.max_storage_buffer_binding_size as u64 >> 20,
             max_buffer_mib: limits.max_buffer_size >> 20,
             max_workgroup_invocations: limits.max_compute_invocations_per_workgroup,
@@ -55,21 +53,14 @@ pub fn list_adapters() -> Vec<AdapterSummary> {
 
 /// Picks the adapter the user asked for, or the high-performance one.
 pub(crate) fn choose(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
-    let wanted = std::env::var("GANTRY_ADAPTER")
-        .ok()
-        .filter(|s| !s.is_empty());
+    let wanted = std::env::var("GANTRY_ADAPTER").ok().filter(|s| !s.is_empty());
     if let Some(wanted) = wanted {
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
         let needle = wanted.to_lowercase();
-        return adapters
-            .into_iter()
-            .find(|a| a.get_info().name.to_lowercase().contains(&needle))
-            .ok_or_else(|| {
-                Error::NoAdapter(format!(
-                    "GANTRY_ADAPTER={wanted:?} matches none of the adapters {names:?}"
-                ))
-            });
+        return adapters.into_iter().find(|a| a.get_info().name.to_lowercase().contains(&needle)).ok_or_else(
+            || Error::NoAdapter(format!("GANTRY_ADAPTER={wanted:?} matches none of the adapters {names:?}")),
+        );
     }
     let options = wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::HighPerformance,
@@ -77,6 +68,5 @@ pub(crate) fn choose(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
         compatible_surface: None,
         apply_limit_buckets: false,
     };
-    pollster::block_on(instance.request_adapter(&options))
-        .map_err(|e| Error::NoAdapter(e.to_string()))
+    pollster::block_on(instance.request_adapter(&options)).map_err(|e| Error::NoAdapter(e.to_string()))
 }

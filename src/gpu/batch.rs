@@ -42,10 +42,7 @@ impl Batch {
         let Some(encoder) = self.encoder.take() else {
             return;
         };
-        let arena = self
-            .arena
-            .take()
-            .expect("an open batch always has an arena");
+        let arena = self.arena.take().expect("an open batch always has an arena");
         if !self.params.is_empty() {
             queue.write_buffer(&arena, 0, &self.params);
         }

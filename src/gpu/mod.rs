@@ -28,6 +28,8 @@ struct Inner {
     queue: wgpu::Queue,
     summary: AdapterSummary,
     slot: u64,
+    /// The largest storage binding in bytes: no tensor may be bigger.
+    max_binding: u64,
     state: Mutex<State>,
 }
 
@@ -48,9 +50,7 @@ pub(crate) struct Storage {
 
 impl Storage {
     pub fn buffer(&self) -> &wgpu::Buffer {
-        self.buffer
-            .as_ref()
-            .expect("a live storage always holds its buffer")
+        self.buffer.as_ref().expect("a live storage always holds its buffer")
     }
 }
 
@@ -70,8 +70,7 @@ impl Device {
     pub fn open() -> Result<Device> {
         let instance = adapter::instance();
         let adapter = adapter::choose(&instance)?;
-        let wanted =
-            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
+        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("gantry"),
             required_features: adapter.features() & wanted,
@@ -80,7 +79,9 @@ impl Device {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
             .map_err(|e| Error::Device(e.to_string()))?;
-        let slot = slot_bytes(device.limits().min_uniform_buffer_offset_alignment);
+        let limits = device.limits();
+        let slot = slot_bytes(limits.min_uniform_buffer_offset_alignment);
+        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
         let state = State {
             pool: BufferPool::default(),
             cache: PipelineCache::default(),
@@ -89,22 +90,18 @@ impl Device {
             rng_calls: 0,
         };
         let summary = AdapterSummary::of(&adapter);
-        Ok(Device(Arc::new(Inner {
-            device,
-            queue,
-            summary,
-            slot,
-            state: Mutex::new(state),
-        })))
+        Ok(Device(Arc::new(Inner { device, queue, summary, slot, max_binding, state: Mutex::new(state) })))
     }
 
     /// The process-wide device, opened on first use and shared afterwards (opening devices
     /// repeatedly is slow and leaks on some drivers).
     pub fn shared() -> Result<Device> {
-        DEFAULT
-            .get_or_init(|| Device::open().map_err(|e| e.to_string()))
-            .clone()
-            .map_err(Error::NoAdapter)
+        DEFAULT.get_or_init(|| Device::open().map_err(|e| e.to_string())).clone().map_err(Error::NoAdapter)
+    }
+
+    /// The largest tensor this device can hold, in elements.
+    pub fn max_tensor_elements(&self) -> usize {
+        (self.0.max_binding / 4) as usize
     }
 
     /// What adapter this device runs on.
@@ -148,14 +145,23 @@ impl Device {
     }
 
     /// A pooled buffer of at least `numel` f32 values. Its contents are undefined.
-    pub(crate) fn alloc(&self, numel: usize) -> Storage {
-        let class = size_class(numel as u64 * 4);
-        let buffer = self.state().pool.take(&self.0.device, class);
-        Storage {
-            buffer: Some(buffer),
-            class,
-            device: self.clone(),
+    pub(crate) fn alloc(&self, numel: usize) -> Result<Storage> {
+        let bytes = numel as u64 * 4;
+        let limit = self.0.max_binding;
+        if bytes > limit {
+            return Err(Error::Invalid {
+                op: "alloc",
+                msg: format!(
+                    "a tensor of {numel} elements ({} MiB) exceeds this adapter's largest storage binding of {} MiB",
+                    bytes >> 20,
+                    limit >> 20
+                ),
+            });
         }
+        // Rounding up to the size class must not cross the limit either.
+        let class = size_class(bytes).min(limit & !3);
+        let buffer = self.state().pool.take(&self.0.device, class);
+        Ok(Storage { buffer: Some(buffer), class, device: self.clone() })
     }
 
     /// Records a copy of `data` into `dst`, ordered after everything recorded before it.
@@ -192,23 +198,10 @@ impl Device {
         params: &[u32],
         groups: [u32; 3],
     ) {
-        debug_assert_eq!(
-            inputs.len() as u32,
-            family.inputs,
-            "{} input count",
-            family.name
-        );
-        debug_assert_eq!(
-            outputs.len() as u32,
-            family.outputs,
-            "{} output count",
-            family.name
-        );
+        debug_assert_eq!(inputs.len() as u32, family.inputs, "{} input count", family.name);
+        debug_assert_eq!(outputs.len() as u32, family.outputs, "{} output count", family.name);
         let slot = self.0.slot;
-        assert!(
-            params.len() * 4 <= slot as usize,
-            "{entry}: params exceed one uniform slot"
-        );
+        assert!(params.len() * 4 <= slot as usize, "{entry}: params exceed one uniform slot");
         let device = &self.0.device;
         let mut guard = self.state();
         let s = &mut *guard;
@@ -216,16 +209,10 @@ impl Device {
         let layout = s.cache.layout(device, family);
         s.batch.open(device, slot);
         let offset = s.batch.params.len() as u64;
-        s.batch
-            .params
-            .extend_from_slice(bytemuck::cast_slice(params));
+        s.batch.params.extend_from_slice(bytemuck::cast_slice(params));
         s.batch.params.resize((offset + slot) as usize, 0);
         let arena = s.batch.arena.as_ref().expect("an open batch has an arena");
-        let encoder = s
-            .batch
-            .encoder
-            .as_mut()
-            .expect("an open batch has an encoder");
+        let encoder = s.batch.encoder.as_mut().expect("an open batch has an encoder");
         let mut entries: Vec<wgpu::BindGroupEntry> = inputs
             .iter()
             .chain(outputs)
@@ -292,10 +279,7 @@ impl Device {
     fn wait(&self) -> Result<()> {
         self.0
             .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: None,
-            })
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
             .map(|_| ())
             .map_err(|e| Error::Readback(e.to_string()))
     }
@@ -323,13 +307,9 @@ impl Device {
             let _ = tx.send(r);
         });
         self.wait()?;
-        rx.recv()
-            .map_err(|e| Error::Readback(e.to_string()))?
-            .map_err(|e| Error::Readback(e.to_string()))?;
+        rx.recv().map_err(|e| Error::Readback(e.to_string()))?.map_err(|e| Error::Readback(e.to_string()))?;
         let data = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| Error::Readback(e.to_string()))?;
+            let view = staging.get_mapped_range(..).map_err(|e| Error::Readback(e.to_string()))?;
             bytemuck::cast_slice::<u8, f32>(&view).to_vec()
         };
         staging.unmap();
@@ -339,10 +319,6 @@ impl Device {
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Device({} on {})",
-            self.0.summary.name, self.0.summary.backend
-        )
+        write!(f, "Device({} on {})", self.0.summary.name, self.0.summary.backend)
     }
 }

@@ -32,10 +32,8 @@ impl PipelineCache {
         self.layouts
             .entry(family.name)
             .or_insert_with(|| {
-                let mut entries: Vec<_> =
-                    (0..family.inputs).map(|b| storage_entry(b, true)).collect();
-                entries
-                    .extend((0..family.outputs).map(|b| storage_entry(family.inputs + b, false)));
+                let mut entries: Vec<_> = (0..family.inputs).map(|b| storage_entry(b, true)).collect();
+                entries.extend((0..family.outputs).map(|b| storage_entry(family.inputs + b, false)));
                 entries.push(wgpu::BindGroupLayoutEntry {
                     binding: family.inputs + family.outputs,
                     visibility: wgpu::ShaderStages::COMPUTE,
@@ -46,12 +44,10 @@ impl PipelineCache {
                     },
                     count: None,
                 });
-                Arc::new(
-                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some(family.name),
-                        entries: &entries,
-                    }),
-                )
+                Arc::new(device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(family.name),
+                    entries: &entries,
+                }))
             })
             .clone()
     }
@@ -63,11 +59,7 @@ impl PipelineCache {
         entry: &'static str,
         constants: &[(&'static str, f64)],
     ) -> Arc<wgpu::ComputePipeline> {
-        let key: Key = (
-            family.name,
-            entry,
-            constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
-        );
+        let key: Key = (family.name, entry, constants.iter().map(|(n, v)| (*n, v.to_bits())).collect());
         if let Some(p) = self.pipelines.get(&key) {
             return p.clone();
         }
@@ -83,19 +75,17 @@ impl PipelineCache {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = Arc::new(
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module,
-                entry_point: Some(entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            }),
-        );
+        let pipeline = Arc::new(device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pipeline_layout),
+            module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        }));
         self.pipelines.insert(key, pipeline.clone());
         pipeline
     }

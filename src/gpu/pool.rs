@@ -85,24 +85,10 @@ mod tests {
 
     #[test]
     fn classes_round_up_by_at_most_an_eighth() {
-        for bytes in [
-            1u64,
-            255,
-            256,
-            257,
-            1000,
-            4096,
-            4097,
-            100_000,
-            1 << 20,
-            (1 << 20) + 1,
-        ] {
+        for bytes in [1u64, 255, 256, 257, 1000, 4096, 4097, 100_000, 1 << 20, (1 << 20) + 1] {
             let class = size_class(bytes);
             assert!(class >= bytes, "{bytes} -> {class}");
-            assert!(
-                class <= (bytes.max(256) * 9).div_ceil(8).max(512),
-                "{bytes} -> {class}"
-            );
+            assert!(class <= (bytes.max(256) * 9).div_ceil(8).max(512), "{bytes} -> {class}");
         }
         assert_eq!(size_class(4000), size_class(4050));
     }

@@ -33,6 +33,4 @@ family!(SHAPE, "shape", 1, 1);
 family!(GATHER, "gather", 2, 1);
 
 /// Every family, for tools that walk them all.
-pub const ALL: &[&Family] = &[
-    &FILL, &RANDOM, &UNARY, &BINARY, &SELECT, &REDUCE, &MATMUL, &SHAPE, &GATHER,
-];
+pub const ALL: &[&Family] = &[&FILL, &RANDOM, &UNARY, &BINARY, &SELECT, &REDUCE, &MATMUL, &SHAPE, &GATHER];

@@ -22,45 +22,24 @@ enum BinaryOp {
     Eq = 10,
 }
 
-fn launch(
-    a: &Tensor,
-    b: &Tensor,
-    op: BinaryOp,
-    name: &'static str,
-) -> Result<(Vec<usize>, Storage)> {
+fn launch(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<(Vec<usize>, Storage)> {
     let shape = broadcast(name, a.shape(), b.shape())?;
     check_rank(name, &shape)?;
     let n: usize = shape.iter().product();
     let device = a.device();
-    let out = device.alloc(n);
+    let out = device.alloc(n)?;
     if n > 0 {
         let constants = [("OP", op as u32 as f64)];
         let (sa, sb) = (a.storage(), b.storage());
         if a.shape() == b.shape() {
             let params = [n as u32, 0, 0, 0];
-            device.dispatch_linear(
-                &BINARY,
-                "binary_flat",
-                &constants,
-                &[&sa, &sb],
-                &[&out],
-                &params,
-                n,
-            );
+            device.dispatch_linear(&BINARY, "binary_flat", &constants, &[&sa, &sb], &[&out], &params, n);
         } else {
             let mut params = vec![n as u32, 0, 0, 0];
             params.extend(pad4(&shape));
             params.extend(broadcast_strides4(a.shape(), &shape));
             params.extend(broadcast_strides4(b.shape(), &shape));
-            device.dispatch_linear(
-                &BINARY,
-                "binary_broadcast",
-                &constants,
-                &[&sa, &sb],
-                &[&out],
-                &params,
-                n,
-            );
+            device.dispatch_linear(&BINARY, "binary_broadcast", &constants, &[&sa, &sb], &[&out], &params, n);
         }
     }
     Ok((shape, out))
@@ -71,29 +50,16 @@ type Rule = fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)>;
 /// A differentiable binary op: `rule(a, b, y, g)` gives the gradients at the broadcast shape.
 fn map(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str, rule: Rule) -> Result<Tensor> {
     let (shape, out) = launch(a, b, op, name)?;
-    Ok(Tensor::from_op(
-        shape,
-        out,
-        name,
-        &[a, b],
-        move |inp, y, g| {
-            let (ga, gb) = rule(&inp[0], &inp[1], y, g)?;
-            Ok(vec![
-                Some(ga.sum_to(inp[0].shape())?),
-                Some(gb.sum_to(inp[1].shape())?),
-            ])
-        },
-    ))
+    Ok(Tensor::from_op(shape, out, name, &[a, b], move |inp, y, g| {
+        let (ga, gb) = rule(&inp[0], &inp[1], y, g)?;
+        Ok(vec![Some(ga.sum_to(inp[0].shape())?), Some(gb.sum_to(inp[1].shape())?)])
+    }))
 }
 
 /// A comparison mask of ones and zeros (a constant: no history).
 fn mask(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
     let (shape, out) = launch(a, b, op, name)?;
-    Ok(Tensor::from_storage(
-        a.device(),
-        shape,
-        std::rc::Rc::new(out),
-    ))
+    Ok(Tensor::from_storage(a.device(), shape, std::rc::Rc::new(out)))
 }
 
 /// Weight of `a` in the gradient of max/min: 1 where it wins, ½ on ties (as PyTorch).
@@ -104,23 +70,17 @@ fn winner_weight(win: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 impl Tensor {
     /// a + b
     pub fn add(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Add, "add", |_, _, _, g| {
-            Ok((g.clone(), g.clone()))
-        })
+        map(self, other, BinaryOp::Add, "add", |_, _, _, g| Ok((g.clone(), g.clone())))
     }
 
     /// a - b
     pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Sub, "sub", |_, _, _, g| {
-            Ok((g.clone(), g.neg()?))
-        })
+        map(self, other, BinaryOp::Sub, "sub", |_, _, _, g| Ok((g.clone(), g.neg()?)))
     }
 
     /// a · b
     pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Mul, "mul", |a, b, _, g| {
-            Ok((g.mul(b)?, g.mul(a)?))
-        })
+        map(self, other, BinaryOp::Mul, "mul", |a, b, _, g| Ok((g.mul(b)?, g.mul(a)?)))
     }
 
     /// a / b; d/db = -g·y / b.

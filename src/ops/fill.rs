@@ -10,7 +10,7 @@ impl Tensor {
     pub fn full(device: &Device, shape: &[usize], value: f32) -> Result<Tensor> {
         check_rank("full", shape)?;
         let n: usize = shape.iter().product();
-        let out = device.alloc(n);
+        let out = device.alloc(n)?;
         if n > 0 {
             let params = [n as u32, value.to_bits(), 0, 0];
             device.dispatch_linear(&FILL, "fill_const", &[], &[], &[&out], &params, n);
@@ -27,7 +27,7 @@ impl Tensor {
             });
         }
         let n = ((end - start) / step).ceil() as usize;
-        let out = device.alloc(n);
+        let out = device.alloc(n)?;
         if n > 0 {
             let params = [n as u32, start.to_bits(), step.to_bits(), 0];
             device.dispatch_linear(&FILL, "fill_arange", &[], &[], &[&out], &params, n);

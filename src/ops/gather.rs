@@ -8,11 +8,7 @@ use crate::tensor::Tensor;
 
 /// [outer, size, inner] around axis `ax` of `shape`.
 fn split(shape: &[usize], ax: usize) -> (usize, usize, usize) {
-    (
-        shape[..ax].iter().product(),
-        shape[ax],
-        shape[ax + 1..].iter().product(),
-    )
+    (shape[..ax].iter().product(), shape[ax], shape[ax + 1..].iter().product())
 }
 
 impl Tensor {
@@ -24,10 +20,7 @@ impl Tensor {
         if let Some(bad) = indices.iter().find(|&&i| i >= size) {
             return Err(Error::Invalid {
                 op: "index_select",
-                msg: format!(
-                    "index {bad} is out of range for axis {ax} of {:?}",
-                    self.shape()
-                ),
+                msg: format!("index {bad} is out of range for axis {ax} of {:?}", self.shape()),
             });
         }
         let as_f32: Vec<f32> = indices.iter().map(|&i| i as f32).collect();
@@ -41,28 +34,16 @@ impl Tensor {
         let mut shape = self.shape().to_vec();
         shape[ax] = count;
         let n = outer * count * inner;
-        let out = self.device().alloc(n);
+        let out = self.device().alloc(n)?;
         if n > 0 {
             let params = [outer as u32, size as u32, count as u32, inner as u32];
             let (sx, si) = (self.storage(), idx.storage());
-            self.device().dispatch_linear(
-                &GATHER,
-                "index_select",
-                &[],
-                &[&sx, &si],
-                &[&out],
-                &params,
-                n,
-            );
+            self.device().dispatch_linear(&GATHER, "index_select", &[], &[&sx, &si], &[&out], &params, n);
         }
         let idx = idx.clone();
-        Ok(Tensor::from_op(
-            shape,
-            out,
-            "index_select",
-            &[self],
-            move |_, _, g| Ok(vec![Some(g.index_add_t(ax, &idx, size)?)]),
-        ))
+        Ok(Tensor::from_op(shape, out, "index_select", &[self], move |_, _, g| {
+            Ok(vec![Some(g.index_add_t(ax, &idx, size)?)])
+        }))
     }
 
     /// Sums the entries of `self` along `ax` into `size` slots by `idx`.
@@ -71,27 +52,15 @@ impl Tensor {
         let mut shape = self.shape().to_vec();
         shape[ax] = size;
         let n = outer * size * inner;
-        let out = self.device().alloc(n);
+        let out = self.device().alloc(n)?;
         if n > 0 {
             let params = [outer as u32, size as u32, count as u32, inner as u32];
             let (sx, si) = (self.storage(), idx.storage());
-            self.device().dispatch_linear(
-                &GATHER,
-                "index_add",
-                &[],
-                &[&sx, &si],
-                &[&out],
-                &params,
-                n,
-            );
+            self.device().dispatch_linear(&GATHER, "index_add", &[], &[&sx, &si], &[&out], &params, n);
         }
         let idx = idx.clone();
-        Ok(Tensor::from_op(
-            shape,
-            out,
-            "index_add",
-            &[self],
-            move |_, _, g| Ok(vec![Some(g.index_select_t(ax, &idx)?)]),
-        ))
+        Ok(Tensor::from_op(shape, out, "index_add", &[self], move |_, _, g| {
+            Ok(vec![Some(g.index_select_t(ax, &idx)?)])
+        }))
     }
 }

@@ -28,11 +28,7 @@ fn dims(t: &Tensor, side: &str) -> Result<(Option<usize>, usize, usize)> {
 fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, Storage)> {
     let (ba, m, k) = dims(a, "left")?;
     let (bb, k2, n) = dims(b, "right")?;
-    let mismatch = || Error::ShapeMismatch {
-        op: "matmul",
-        lhs: a.shape().to_vec(),
-        rhs: b.shape().to_vec(),
-    };
+    let mismatch = || Error::ShapeMismatch { op: "matmul", lhs: a.shape().to_vec(), rhs: b.shape().to_vec() };
     if k != k2 {
         return Err(mismatch());
     }
@@ -46,7 +42,7 @@ fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, S
         None => vec![m, n],
     };
     let bs = batch.unwrap_or(1);
-    let out = a.device().alloc(bs * m * n);
+    let out = a.device().alloc(bs * m * n)?;
     if bs * m * n > 0 {
         let a_batch = if ba.is_some() { m * k } else { 0 };
         let b_batch = if bb.is_some() { k * n } else { 0 };
@@ -57,8 +53,7 @@ fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, S
         };
         let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, bs as u32];
         let (sa, sb) = (a.storage(), b.storage());
-        a.device()
-            .dispatch(&MATMUL, entry, &[], &[&sa, &sb], &[&out], &params, groups);
+        a.device().dispatch(&MATMUL, entry, &[], &[&sa, &sb], &[&out], &params, groups);
     }
     Ok((shape, out))
 }
@@ -73,22 +68,11 @@ impl Tensor {
     /// [`Tensor::matmul`] with a chosen kernel (for tests and benchmarks).
     pub fn matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
         let (shape, out) = launch(self, other, kernel)?;
-        Ok(Tensor::from_op(
-            shape,
-            out,
-            "matmul",
-            &[self, other],
-            move |inp, _, g| {
-                let (a, b) = (&inp[0], &inp[1]);
-                let ga = g
-                    .matmul_with(&b.transpose(-1, -2)?, kernel)?
-                    .sum_to(a.shape())?;
-                let gb = a
-                    .transpose(-1, -2)?
-                    .matmul_with(g, kernel)?
-                    .sum_to(b.shape())?;
-                Ok(vec![Some(ga), Some(gb)])
-            },
-        ))
+        Ok(Tensor::from_op(shape, out, "matmul", &[self, other], move |inp, _, g| {
+            let (a, b) = (&inp[0], &inp[1]);
+            let ga = g.matmul_with(&b.transpose(-1, -2)?, kernel)?.sum_to(a.shape())?;
+            let gb = a.transpose(-1, -2)?.matmul_with(g, kernel)?.sum_to(b.shape())?;
+            Ok(vec![Some(ga), Some(gb)])
+        }))
     }
 }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 fn random(device: &Device, shape: &[usize], entry: &'static str, a: f32, b: f32) -> Result<Tensor> {
     check_rank(entry, shape)?;
     let n: usize = shape.iter().product();
-    let out = device.alloc(n);
+    let out = device.alloc(n)?;
     let (seed, stream) = device.next_rng_stream();
     if n > 0 {
         let params = [

@@ -25,41 +25,25 @@ fn launch_run(
     op: ReduceOp,
     scale: f32,
     t: &Tensor,
-) -> Storage {
+) -> Result<Storage> {
     let outer: usize = shape[..from].iter().product();
     let r: usize = shape[from..to].iter().product();
     let inner: usize = shape[to..].iter().product();
     let device = t.device();
-    let out = device.alloc(outer * inner);
+    let out = device.alloc(outer * inner)?;
     let params = [outer as u32, r as u32, inner as u32, scale.to_bits()];
     let constants = [("OP", op as u32 as f64)];
     let n_out = outer * inner;
     if n_out == 0 {
-        return out;
+        return Ok(out);
     }
     if n_out < FEW_OUTPUTS && r >= 64 {
         let groups = crate::gpu::linear_groups(n_out, 1);
-        device.dispatch(
-            &REDUCE,
-            "reduce_workgroup",
-            &constants,
-            &[x],
-            &[&out],
-            &params,
-            groups,
-        );
+        device.dispatch(&REDUCE, "reduce_workgroup", &constants, &[x], &[&out], &params, groups);
     } else {
-        device.dispatch_linear(
-            &REDUCE,
-            "reduce_thread",
-            &constants,
-            &[x],
-            &[&out],
-            &params,
-            n_out,
-        );
+        device.dispatch_linear(&REDUCE, "reduce_thread", &constants, &[x], &[&out], &params, n_out);
     }
-    out
+    Ok(out)
 }
 
 /// Runs of adjacent axes: [0, 2, 3] gives [(0, 1), (2, 4)].
@@ -88,7 +72,7 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
 }
 
 /// Reduces `axes` of `x` without recording history; `scale` multiplies the result.
-fn reduce_raw(x: &Tensor, axes: &[usize], op: ReduceOp, scale: f32) -> Storage {
+fn reduce_raw(x: &Tensor, axes: &[usize], op: ReduceOp, scale: f32) -> Result<Storage> {
     let source = x.storage();
     let mut shape = x.shape().to_vec();
     // A rank-0 tensor has no axes: the result is a scaled copy, a run of length 1.
@@ -101,21 +85,13 @@ fn reduce_raw(x: &Tensor, axes: &[usize], op: ReduceOp, scale: f32) -> Storage {
     let mut current: Option<Storage> = None;
     for (i, &(from, to)) in all_runs.iter().enumerate() {
         let s = if i == 0 { scale } else { 1.0 };
-        let next = launch_run(
-            current.as_ref().unwrap_or(&source),
-            &shape,
-            from,
-            to,
-            op,
-            s,
-            x,
-        );
+        let next = launch_run(current.as_ref().unwrap_or(&source), &shape, from, to, op, s, x)?;
         current = Some(next);
         for d in &mut shape[from..to] {
             *d = 1;
         }
     }
-    current.expect("at least one run is reduced")
+    Ok(current.expect("at least one run is reduced"))
 }
 
 impl Tensor {
@@ -132,36 +108,27 @@ impl Tensor {
         if op == ReduceOp::Max && count == 0 {
             return Err(Error::Invalid {
                 op: name,
-                msg: format!(
-                    "cannot take the max over an empty axis of {:?}",
-                    self.shape()
-                ),
+                msg: format!("cannot take the max over an empty axis of {:?}", self.shape()),
             });
         }
         let scale = if mean { 1.0 / count as f32 } else { 1.0 };
-        let storage = reduce_raw(self, &axes, op, scale);
+        let storage = reduce_raw(self, &axes, op, scale)?;
         let shape = reduced_shape(self.shape(), &axes, keepdim);
         let kept = reduced_shape(self.shape(), &axes, true);
-        Ok(Tensor::from_op(
-            shape,
-            storage,
-            name,
-            &[self],
-            move |inp, y, g| {
-                let x = &inp[0];
-                let g = g.reshape(&kept)?;
-                let gx = match op {
-                    ReduceOp::Sum => g.mul_scalar(scale)?.expand(x.shape())?,
-                    ReduceOp::Max => {
-                        // The gradient goes to the maxima, shared evenly among ties.
-                        let hit = x.eq(&y.reshape(&kept)?.detach())?;
-                        let ties = hit.sum_keep(&axes)?;
-                        hit.div(&ties)?.mul(&g)?
-                    }
-                };
-                Ok(vec![Some(gx)])
-            },
-        ))
+        Ok(Tensor::from_op(shape, storage, name, &[self], move |inp, y, g| {
+            let x = &inp[0];
+            let g = g.reshape(&kept)?;
+            let gx = match op {
+                ReduceOp::Sum => g.mul_scalar(scale)?.expand(x.shape())?,
+                ReduceOp::Max => {
+                    // The gradient goes to the maxima, shared evenly among ties.
+                    let hit = x.eq(&y.reshape(&kept)?.detach())?;
+                    let ties = hit.sum_keep(&axes)?;
+                    hit.div(&ties)?.mul(&g)?
+                }
+            };
+            Ok(vec![Some(gx)])
+        }))
     }
 
     fn sum_keep(&self, axes: &[usize]) -> Result<Tensor> {
@@ -200,10 +167,7 @@ impl Tensor {
         let count: usize = axes_n.iter().map(|&a| self.shape()[a]).product();
         let denom = count as f32 - if unbiased { 1.0 } else { 0.0 };
         let centred = self.sub(&self.mean(axes_list, true)?)?;
-        centred
-            .mul(&centred)?
-            .sum(axes_list, keepdim)?
-            .mul_scalar(1.0 / denom)
+        centred.mul(&centred)?.sum(axes_list, keepdim)?.mul_scalar(1.0 / denom)
     }
 
     /// Sums a broadcast gradient back to `shape`: the leading extra axes and every axis
@@ -212,14 +176,11 @@ impl Tensor {
         if self.shape() == shape {
             return Ok(self.clone());
         }
-        let lead = self
-            .rank()
-            .checked_sub(shape.len())
-            .ok_or_else(|| Error::ShapeMismatch {
-                op: "sum_to",
-                lhs: self.shape().to_vec(),
-                rhs: shape.to_vec(),
-            })?;
+        let lead = self.rank().checked_sub(shape.len()).ok_or_else(|| Error::ShapeMismatch {
+            op: "sum_to",
+            lhs: self.shape().to_vec(),
+            rhs: shape.to_vec(),
+        })?;
         let mut axes = Vec::new();
         for (i, &d) in self.shape().iter().enumerate() {
             if i < lead || (shape[i - lead] == 1 && d != 1) {

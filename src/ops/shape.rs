@@ -32,8 +32,7 @@ fn copy_region(
     params.extend(pad4(region));
     params.extend(src_at.1);
     params.extend(dst_at.1);
-    t.device()
-        .dispatch_linear(&SHAPE, "copy_strided", &[], &[src], &[dst], &params, n);
+    t.device().dispatch_linear(&SHAPE, "copy_strided", &[], &[src], &[dst], &params, n);
 }
 
 impl Tensor {
@@ -48,23 +47,15 @@ impl Tensor {
             });
         }
         let storage = self.storage().clone();
-        Ok(Tensor::from_op(
-            shape.to_vec(),
-            storage,
-            "reshape",
-            &[self],
-            |inp, _, g| Ok(vec![Some(g.reshape(inp[0].shape())?)]),
-        ))
+        Ok(Tensor::from_op(shape.to_vec(), storage, "reshape", &[self], |inp, _, g| {
+            Ok(vec![Some(g.reshape(inp[0].shape())?)])
+        }))
     }
 
     /// Inserts an axis of size 1 at `at`.
     pub fn unsqueeze(&self, at: usize) -> Result<Tensor> {
         if at > self.rank() {
-            return Err(Error::Axis {
-                op: "unsqueeze",
-                axis: at as isize,
-                shape: self.shape().to_vec(),
-            });
+            return Err(Error::Axis { op: "unsqueeze", axis: at as isize, shape: self.shape().to_vec() });
         }
         let mut shape = self.shape().to_vec();
         shape.insert(at, 1);
@@ -78,16 +69,13 @@ impl Tensor {
         if seen != (0..self.rank()).collect::<Vec<_>>() {
             return Err(Error::Invalid {
                 op: "permute",
-                msg: format!(
-                    "{perm:?} is not a permutation of the axes of {:?}",
-                    self.shape()
-                ),
+                msg: format!("{perm:?} is not a permutation of the axes of {:?}", self.shape()),
             });
         }
         let in_strides = strides(self.shape());
         let shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
         let src_strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
-        let out = self.device().alloc(self.numel());
+        let out = self.device().alloc(self.numel())?;
         copy_region(
             self,
             &self.storage(),
@@ -100,21 +88,14 @@ impl Tensor {
         for (i, &p) in perm.iter().enumerate() {
             inverse[p] = i;
         }
-        Ok(Tensor::from_op(
-            shape,
-            out,
-            "permute",
-            &[self],
-            move |_, _, g| Ok(vec![Some(g.permute(&inverse)?)]),
-        ))
+        Ok(Tensor::from_op(shape, out, "permute", &[self], move |_, _, g| {
+            Ok(vec![Some(g.permute(&inverse)?)])
+        }))
     }
 
     /// Swaps two axes (negative axes count from the end).
     pub fn transpose(&self, a: isize, b: isize) -> Result<Tensor> {
-        let (a, b) = (
-            axis("transpose", a, self.shape())?,
-            axis("transpose", b, self.shape())?,
-        );
+        let (a, b) = (axis("transpose", a, self.shape())?, axis("transpose", b, self.shape())?);
         let mut perm: Vec<usize> = (0..self.rank()).collect();
         perm.swap(a, b);
         self.permute(&perm)
@@ -127,17 +108,13 @@ impl Tensor {
         if start + len > dim {
             return Err(Error::Invalid {
                 op: "narrow",
-                msg: format!(
-                    "{start}..{} is outside axis {ax} of {:?}",
-                    start + len,
-                    self.shape()
-                ),
+                msg: format!("{start}..{} is outside axis {ax} of {:?}", start + len, self.shape()),
             });
         }
         let mut shape = self.shape().to_vec();
         shape[ax] = len;
         let in_strides = strides(self.shape());
-        let out = self.device().alloc(shape.iter().product());
+        let out = self.device().alloc(shape.iter().product())?;
         copy_region(
             self,
             &self.storage(),
@@ -146,22 +123,15 @@ impl Tensor {
             (start * in_strides[ax], strides4(&in_strides)),
             (0, strides4(&strides(&shape))),
         );
-        Ok(Tensor::from_op(
-            shape,
-            out,
-            "narrow",
-            &[self],
-            move |_, _, g| Ok(vec![Some(g.pad_axis(ax, start, dim - start - len)?)]),
-        ))
+        Ok(Tensor::from_op(shape, out, "narrow", &[self], move |_, _, g| {
+            Ok(vec![Some(g.pad_axis(ax, start, dim - start - len)?)])
+        }))
     }
 
     /// The elements `start..end` along `axis`, like Python's `x[..., start:end, ...]`.
     pub fn slice(&self, axis_i: isize, start: usize, end: usize) -> Result<Tensor> {
         if end < start {
-            return Err(Error::Invalid {
-                op: "slice",
-                msg: format!("end {end} is before start {start}"),
-            });
+            return Err(Error::Invalid { op: "slice", msg: format!("end {end} is before start {start}") });
         }
         self.narrow(axis_i, start, end - start)
     }
@@ -184,20 +154,15 @@ impl Tensor {
 
     /// Joins tensors along `axis`; every other axis must agree.
     pub fn concat(tensors: &[Tensor], axis_i: isize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::Invalid {
-            op: "concat",
-            msg: "no tensors to join".into(),
-        })?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::Invalid { op: "concat", msg: "no tensors to join".into() })?;
         let ax = axis("concat", axis_i, first.shape())?;
         let mut shape = first.shape().to_vec();
         shape[ax] = 0;
         for t in tensors {
             let same_rest = t.rank() == first.rank()
-                && t.shape()
-                    .iter()
-                    .zip(first.shape())
-                    .enumerate()
-                    .all(|(i, (a, b))| i == ax || a == b);
+                && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == ax || a == b);
             if !same_rest {
                 return Err(Error::ShapeMismatch {
                     op: "concat",
@@ -208,7 +173,7 @@ impl Tensor {
             shape[ax] += t.shape()[ax];
         }
         let out_strides = strides(&shape);
-        let out = first.device().alloc(shape.iter().product());
+        let out = first.device().alloc(shape.iter().product())?;
         let mut offset = 0;
         let mut sizes = Vec::with_capacity(tensors.len());
         for t in tensors {
@@ -224,21 +189,15 @@ impl Tensor {
             sizes.push(t.shape()[ax]);
         }
         let inputs: Vec<&Tensor> = tensors.iter().collect();
-        Ok(Tensor::from_op(
-            shape,
-            out,
-            "concat",
-            &inputs,
-            move |_, _, g| {
-                let mut start = 0;
-                let mut grads = Vec::with_capacity(sizes.len());
-                for &len in &sizes {
-                    grads.push(Some(g.narrow(ax as isize, start, len)?));
-                    start += len;
-                }
-                Ok(grads)
-            },
-        ))
+        Ok(Tensor::from_op(shape, out, "concat", &inputs, move |_, _, g| {
+            let mut start = 0;
+            let mut grads = Vec::with_capacity(sizes.len());
+            for &len in &sizes {
+                grads.push(Some(g.narrow(ax as isize, start, len)?));
+                start += len;
+            }
+            Ok(grads)
+        }))
     }
 
     /// Repeats size-1 axes (and adds leading axes) to reach `shape`, NumPy-style.
@@ -254,7 +213,7 @@ impl Tensor {
         if self.shape() == shape {
             return Ok(self.clone());
         }
-        let out = self.device().alloc(shape.iter().product());
+        let out = self.device().alloc(shape.iter().product())?;
         copy_region(
             self,
             &self.storage(),
@@ -263,12 +222,8 @@ impl Tensor {
             (0, broadcast_strides4(self.shape(), shape)),
             (0, strides4(&strides(shape))),
         );
-        Ok(Tensor::from_op(
-            shape.to_vec(),
-            out,
-            "expand",
-            &[self],
-            |inp, _, g| Ok(vec![Some(g.sum_to(inp[0].shape())?)]),
-        ))
+        Ok(Tensor::from_op(shape.to_vec(), out, "expand", &[self], |inp, _, g| {
+            Ok(vec![Some(g.sum_to(inp[0].shape())?)])
+        }))
     }
 }

@@ -29,10 +29,10 @@ enum UnaryOp {
 }
 
 /// Runs one map and returns its output storage.
-fn launch(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> crate::gpu::Storage {
+fn launch(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> Result<crate::gpu::Storage> {
     let n = x.numel();
     let device = x.device();
-    let out = device.alloc(n);
+    let out = device.alloc(n)?;
     if n > 0 {
         let params = [n as u32, a.to_bits(), b.to_bits(), 0];
         let input = x.storage();
@@ -46,31 +46,23 @@ fn launch(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> crate::gpu::Storage {
             n,
         );
     }
-    out
+    Ok(out)
 }
 
 type Rule = fn(&Tensor, &Tensor, &Tensor, f32, f32) -> Result<Tensor>;
 
 /// A differentiable map: `rule(x, y, grad_y, a, b)` gives the gradient w.r.t. x.
 fn map(x: &Tensor, op: UnaryOp, name: &'static str, a: f32, b: f32, rule: Rule) -> Result<Tensor> {
-    let out = launch(x, op, a, b);
-    Ok(Tensor::from_op(
-        x.shape().to_vec(),
-        out,
-        name,
-        &[x],
-        move |inp, y, g| Ok(vec![Some(rule(&inp[0], y, g, a, b)?)]),
-    ))
+    let out = launch(x, op, a, b)?;
+    Ok(Tensor::from_op(x.shape().to_vec(), out, name, &[x], move |inp, y, g| {
+        Ok(vec![Some(rule(&inp[0], y, g, a, b)?)])
+    }))
 }
 
 /// A map treated as a constant (no history).
 fn constant(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> Result<Tensor> {
-    let out = launch(x, op, a, b);
-    Ok(Tensor::from_storage(
-        x.device(),
-        x.shape().to_vec(),
-        std::rc::Rc::new(out),
-    ))
+    let out = launch(x, op, a, b)?;
+    Ok(Tensor::from_storage(x.device(), x.shape().to_vec(), std::rc::Rc::new(out)))
 }
 
 impl Tensor {
@@ -81,37 +73,27 @@ impl Tensor {
 
     /// |x|; the gradient at 0 is 0, as in PyTorch.
     pub fn abs(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Abs, "abs", 0.0, 0.0, |x, _, g, _, _| {
-            g.mul(&x.sign()?)
-        })
+        map(self, UnaryOp::Abs, "abs", 0.0, 0.0, |x, _, g, _, _| g.mul(&x.sign()?))
     }
 
     /// e^x
     pub fn exp(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Exp, "exp", 0.0, 0.0, |_, y, g, _, _| {
-            g.mul(y)
-        })
+        map(self, UnaryOp::Exp, "exp", 0.0, 0.0, |_, y, g, _, _| g.mul(y))
     }
 
     /// Natural logarithm.
     pub fn log(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Log, "log", 0.0, 0.0, |x, _, g, _, _| {
-            g.div(x)
-        })
+        map(self, UnaryOp::Log, "log", 0.0, 0.0, |x, _, g, _, _| g.div(x))
     }
 
     /// Square root.
     pub fn sqrt(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Sqrt, "sqrt", 0.0, 0.0, |_, y, g, _, _| {
-            g.div(y)?.mul_scalar(0.5)
-        })
+        map(self, UnaryOp::Sqrt, "sqrt", 0.0, 0.0, |_, y, g, _, _| g.div(y)?.mul_scalar(0.5))
     }
 
     /// 1 / sqrt(x); d/dx = -y³ / 2.
     pub fn rsqrt(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Rsqrt, "rsqrt", 0.0, 0.0, |_, y, g, _, _| {
-            g.mul(&y.powf(3.0)?)?.mul_scalar(-0.5)
-        })
+        map(self, UnaryOp::Rsqrt, "rsqrt", 0.0, 0.0, |_, y, g, _, _| g.mul(&y.powf(3.0)?)?.mul_scalar(-0.5))
     }
 
     /// x^p for a scalar exponent; d/dx = p·x^(p-1).
@@ -126,64 +108,38 @@ impl Tensor {
 
     /// max(x, 0)
     pub fn relu(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Relu, "relu", 0.0, 0.0, |x, _, g, _, _| {
-            g.mul(&x.step()?)
-        })
+        map(self, UnaryOp::Relu, "relu", 0.0, 0.0, |x, _, g, _, _| g.mul(&x.step()?))
     }
 
     /// x for x > 0, slope·x otherwise.
     pub fn leaky_relu(&self, slope: f32) -> Result<Tensor> {
-        map(
-            self,
-            UnaryOp::LeakyRelu,
-            "leaky_relu",
-            slope,
-            0.0,
-            |x, _, g, s, _| g.mul(&constant(x, UnaryOp::LeakyMask, s, 0.0)?),
-        )
+        map(self, UnaryOp::LeakyRelu, "leaky_relu", slope, 0.0, |x, _, g, s, _| {
+            g.mul(&constant(x, UnaryOp::LeakyMask, s, 0.0)?)
+        })
     }
 
     /// 1 / (1 + e^-x); d/dx = y (1 - y).
     pub fn sigmoid(&self) -> Result<Tensor> {
-        map(
-            self,
-            UnaryOp::Sigmoid,
-            "sigmoid",
-            0.0,
-            0.0,
-            |_, y, g, _, _| g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?),
-        )
+        map(self, UnaryOp::Sigmoid, "sigmoid", 0.0, 0.0, |_, y, g, _, _| {
+            g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?)
+        })
     }
 
     /// Hyperbolic tangent; d/dx = 1 - y².
     pub fn tanh(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Tanh, "tanh", 0.0, 0.0, |_, y, g, _, _| {
-            g.mul(&y.mul(y)?.affine(-1.0, 1.0)?)
-        })
+        map(self, UnaryOp::Tanh, "tanh", 0.0, 0.0, |_, y, g, _, _| g.mul(&y.mul(y)?.affine(-1.0, 1.0)?))
     }
 
     /// Limits x to [low, high]; the gradient passes where low <= x <= high, as in PyTorch.
     pub fn clamp(&self, low: f32, high: f32) -> Result<Tensor> {
-        map(
-            self,
-            UnaryOp::Clamp,
-            "clamp",
-            low,
-            high,
-            |x, _, g, lo, hi| g.mul(&constant(x, UnaryOp::InRange, lo, hi)?),
-        )
+        map(self, UnaryOp::Clamp, "clamp", low, high, |x, _, g, lo, hi| {
+            g.mul(&constant(x, UnaryOp::InRange, lo, hi)?)
+        })
     }
 
     /// x·scale + shift.
     pub fn affine(&self, scale: f32, shift: f32) -> Result<Tensor> {
-        map(
-            self,
-            UnaryOp::Affine,
-            "affine",
-            scale,
-            shift,
-            |_, _, g, s, _| g.mul_scalar(s),
-        )
+        map(self, UnaryOp::Affine, "affine", scale, shift, |_, _, g, s, _| g.mul_scalar(s))
     }
 
     /// x + s.

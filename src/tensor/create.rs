@@ -18,13 +18,9 @@ impl Tensor {
                 numel,
             });
         }
-        let storage = device.alloc(numel);
+        let storage = device.alloc(numel)?;
         device.upload(&storage, data);
-        Ok(Tensor::from_storage(
-            device,
-            shape.to_vec(),
-            Rc::new(storage),
-        ))
+        Ok(Tensor::from_storage(device, shape.to_vec(), Rc::new(storage)))
     }
 
     /// A rank-0 tensor holding `value`.

@@ -119,9 +119,7 @@ impl Tensor {
 
     /// Builder form of [`Tensor::set_requires_grad`]`(true)` for fresh leaves.
     pub fn requires_grad_(self) -> Tensor {
-        self.0
-            .requires_grad
-            .set(self.0.node.is_none() || self.0.requires_grad.get());
+        self.0.requires_grad.set(self.0.node.is_none() || self.0.requires_grad.get());
         self
     }
 
@@ -156,9 +154,7 @@ impl Tensor {
             });
         }
         if self.0.node.is_some() {
-            return Err(Error::Grad(
-                "assign: only leaf tensors can be assigned".into(),
-            ));
+            return Err(Error::Grad("assign: only leaf tensors can be assigned".into()));
         }
         let storage = value.storage().clone();
         self.0.storage.replace(storage);

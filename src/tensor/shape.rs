@@ -29,27 +29,13 @@ pub fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i + a.len() >= rank {
-            a[i + a.len() - rank]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= rank {
-            b[i + b.len() - rank]
-        } else {
-            1
-        };
+        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
+        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => {
-                return Err(Error::ShapeMismatch {
-                    op,
-                    lhs: a.to_vec(),
-                    rhs: b.to_vec(),
-                })
-            }
+            _ => return Err(Error::ShapeMismatch { op, lhs: a.to_vec(), rhs: b.to_vec() }),
         };
     }
     Ok(out)
@@ -83,11 +69,7 @@ pub fn axis(op: &'static str, axis: isize, shape: &[usize]) -> Result<usize> {
     let rank = shape.len() as isize;
     let a = if axis < 0 { axis + rank } else { axis };
     if a < 0 || a >= rank.max(1) || (rank == 0) {
-        return Err(Error::Axis {
-            op,
-            axis,
-            shape: shape.to_vec(),
-        });
+        return Err(Error::Axis { op, axis, shape: shape.to_vec() });
     }
     Ok(a as usize)
 }
@@ -101,11 +83,7 @@ pub fn axes(op: &'static str, list: &[isize], shape: &[usize]) -> Result<Vec<usi
     for &a in list {
         let a2 = axis(op, a, shape)?;
         if out.contains(&a2) {
-            return Err(Error::Axis {
-                op,
-                axis: a,
-                shape: shape.to_vec(),
-            });
+            return Err(Error::Axis { op, axis: a, shape: shape.to_vec() });
         }
         out.push(a2);
     }

@@ -1,0 +1,64 @@
+//! Unary, binary and `where` ops: forward, gradients and second order against PyTorch.
+
+use crate::common::{assert_close, check_case, load, EXACTISH, TRANSCENDENTAL};
+use gantry::Tensor;
+
+#[test]
+fn unary_ops_match_pytorch() {
+    type F = fn(&Tensor) -> gantry::Result<Tensor>;
+    let cases: [(&str, F); 15] = [
+        ("neg", |x| x.neg()),
+        ("abs", |x| x.abs()),
+        ("exp", |x| x.exp()),
+        ("log", |x| x.log()),
+        ("sqrt", |x| x.sqrt()),
+        ("rsqrt", |x| x.rsqrt()),
+        ("powf_2_5", |x| x.powf(2.5)),
+        ("powf_3", |x| x.powf(3.0)),
+        ("powf_neg_1_5", |x| x.powf(-1.5)),
+        ("relu", |x| x.relu()),
+        ("leaky_relu", |x| x.leaky_relu(0.2)),
+        ("sigmoid", |x| x.sigmoid()),
+        ("tanh", |x| x.tanh()),
+        ("clamp", |x| x.clamp(-0.5, 0.7)),
+        ("affine", |x| x.affine(1.5, -0.25)),
+    ];
+    for (case, f) in cases {
+        check_case(case, 1, TRANSCENDENTAL, |xs| f(&xs[0]));
+    }
+}
+
+#[test]
+fn binary_ops_broadcast_in_every_direction() {
+    type F = fn(&Tensor, &Tensor) -> gantry::Result<Tensor>;
+    let ops: [(&str, F); 6] = [
+        ("add", |a, b| a.add(b)),
+        ("sub", |a, b| a.sub(b)),
+        ("mul", |a, b| a.mul(b)),
+        ("div", |a, b| a.div(b)),
+        ("maximum", |a, b| a.maximum(b)),
+        ("minimum", |a, b| a.minimum(b)),
+    ];
+    for pattern in ["same", "both", "left", "scalar"] {
+        for (op, f) in ops {
+            check_case(&format!("{op}_{pattern}"), 2, EXACTISH, |xs| f(&xs[0], &xs[1]));
+        }
+    }
+}
+
+#[test]
+fn comparisons_give_masks() {
+    let (a, b) = (load("cmp.a"), load("cmp.b"));
+    assert_close(&a.gt(&b).unwrap(), "cmp.gt", EXACTISH);
+    assert_close(&a.lt(&b).unwrap(), "cmp.lt", EXACTISH);
+    assert_close(&a.ge(&b).unwrap(), "cmp.ge", EXACTISH);
+    assert_close(&a.le(&b).unwrap(), "cmp.le", EXACTISH);
+    assert_close(&a.eq(&b).unwrap(), "cmp.eq", EXACTISH);
+    assert!(!a.clone().requires_grad_().gt(&b).unwrap().requires_grad(), "masks carry no history");
+}
+
+#[test]
+fn where_broadcasts_all_three_operands() {
+    let cond = load("where.cond");
+    check_case("where", 2, EXACTISH, |xs| Tensor::where_(&cond, &xs[0], &xs[1]));
+}

@@ -1,0 +1,11 @@
+//! Engine tests against PyTorch goldens: one test binary, so the GPU device is opened once
+//! and wgpu is linked once.
+
+mod autograd;
+mod common;
+mod elementwise;
+mod errors;
+mod matmul;
+mod random;
+mod reduce;
+mod shape;

@@ -1,0 +1,162 @@
+"""Writes the golden fixtures that gantry's engine tests compare against.
+
+Run from the repository root with a Python that has torch, numpy and safetensors:
+    python tests/reference/make_fixtures.py
+It writes tests/fixtures/ops.safetensors. Every case stores its inputs, a fixed upstream
+weight `w` (so gradients are not all ones), the output, the gradients of sum(out * w) with
+respect to each input, and for many ops the second-order gradients of
+sum(grad * w2). Regenerate, never edit: the tests read only what this script writes.
+
+Shapes are chosen to be awkward: odd sizes, broadcasting in every direction, element
+counts that are not multiples of the 256-wide workgroups.
+"""
+
+import os
+
+import torch
+from safetensors.torch import save_file
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)  # compute in f64, store f32: the goldens carry no f32 error
+OUT = {}
+
+
+def put(name, t):
+    OUT[name] = t.detach().to(torch.float32).contiguous()
+
+
+def leaf(name, t):
+    """Rounds an input to f32 first, so gantry and PyTorch start from identical values."""
+    t = t.to(torch.float32).to(torch.float64).requires_grad_(True)
+    put(name, t)
+    return t
+
+
+def record(case, fn, inputs, second_order=True):
+    """Stores out = fn(*inputs), d sum(out*w)/d inputs and, optionally, second order."""
+    xs = [leaf(f"{case}.in{i}", x) for i, x in enumerate(inputs)]
+    out = fn(*xs)
+    put(f"{case}.out", out)
+    w = leaf(f"{case}.w", torch.randn(out.shape)).detach()
+    grads = torch.autograd.grad((out * w).sum(), xs, create_graph=second_order, allow_unused=True)
+    for i, g in enumerate(grads):
+        put(f"{case}.grad{i}", g if g is not None else torch.zeros_like(xs[i]))
+    if second_order:
+        w2 = [leaf(f"{case}.w2_{i}", torch.randn(x.shape)).detach() for i, x in enumerate(xs)]
+        total = sum((g * v).sum() for g, v in zip(grads, w2) if g is not None and g.requires_grad)
+        if torch.is_tensor(total) and total.requires_grad:
+            gg = torch.autograd.grad(total, xs, allow_unused=True)
+            for i, g in enumerate(gg):
+                put(f"{case}.gg{i}", g if g is not None else torch.zeros_like(xs[i]))
+
+
+def positive(shape):
+    return torch.rand(shape) * 2.0 + 0.1
+
+
+def away_from_zero(shape):
+    x = torch.randn(shape)
+    return torch.where(x.abs() < 0.3, torch.full_like(x, 0.5), x)
+
+
+# ---- unary (x: [3, 5, 7, 11], 1155 elements) ----
+U = [3, 5, 7, 11]
+record("neg", lambda x: -x, [torch.randn(U)])
+record("abs", torch.abs, [away_from_zero(U)])
+record("exp", torch.exp, [torch.randn(U)])
+record("log", torch.log, [positive(U)])
+record("sqrt", torch.sqrt, [positive(U)])
+record("rsqrt", torch.rsqrt, [positive(U)])
+record("powf_2_5", lambda x: x.pow(2.5), [positive(U)])
+record("powf_3", lambda x: x.pow(3.0), [torch.randn(U)])
+record("powf_neg_1_5", lambda x: x.pow(-1.5), [positive(U)])
+record("relu", torch.relu, [away_from_zero(U)])
+record("leaky_relu", lambda x: torch.nn.functional.leaky_relu(x, 0.2), [away_from_zero(U)])
+record("sigmoid", torch.sigmoid, [torch.randn(U) * 3])
+record("tanh", torch.tanh, [torch.randn(U) * 2])
+record("clamp", lambda x: x.clamp(-0.5, 0.7), [torch.randn(U)])
+record("affine", lambda x: x * 1.5 - 0.25, [torch.randn(U)])
+
+# ---- binary, each over four broadcast patterns ----
+PAIRS = {
+    "same": ([3, 5, 7, 11], [3, 5, 7, 11]),
+    "both": ([3, 1, 7, 1], [5, 1, 11]),
+    "left": ([7, 11], [3, 5, 7, 11]),
+    "scalar": ([1], [4, 9]),
+}
+for pname, (sa, sb) in PAIRS.items():
+    record(f"add_{pname}", torch.add, [torch.randn(sa), torch.randn(sb)])
+    record(f"sub_{pname}", torch.sub, [torch.randn(sa), torch.randn(sb)])
+    record(f"mul_{pname}", torch.mul, [torch.randn(sa), torch.randn(sb)])
+    record(f"div_{pname}", torch.div, [torch.randn(sa), away_from_zero(sb)])
+    record(f"maximum_{pname}", torch.maximum, [torch.randn(sa), torch.randn(sb)])
+    record(f"minimum_{pname}", torch.minimum, [torch.randn(sa), torch.randn(sb)])
+
+# comparisons are masks: forward only
+a, b = torch.randn(3, 1, 7), torch.randn(5, 7)
+b[0, :] = a[0, 0, :]  # some exact ties for eq/ge/le
+put("cmp.a", a)
+put("cmp.b", b)
+for name, fn in [("gt", torch.gt), ("lt", torch.lt), ("ge", torch.ge), ("le", torch.le), ("eq", torch.eq)]:
+    put(f"cmp.{name}", fn(a.to(torch.float32), b.to(torch.float32)).double())
+
+# where with all three broadcast
+cond = (torch.randn(3, 1, 7) > 0).double()
+put("where.cond", cond)
+record("where", lambda x, y: torch.where(cond.bool(), x, y), [torch.randn(5, 7), torch.randn(3, 5, 1)])
+
+# ---- reductions ----
+R = [3, 5, 7, 11]
+record("sum_1", lambda x: x.sum(1), [torch.randn(R)])
+record("sum_0_2", lambda x: x.sum((0, 2)), [torch.randn(R)])
+record("sum_3_keep", lambda x: x.sum(3, keepdim=True), [torch.randn(R)])
+record("sum_all", lambda x: x.sum(), [torch.randn(R)])
+record("sum_123_keep", lambda x: x.sum((1, 2, 3), keepdim=True), [torch.randn(R)])
+record("mean_2_3", lambda x: x.mean((2, 3)), [torch.randn(R)])
+record("mean_all_big", lambda x: x.mean(), [torch.randn(4, 70, 33)])
+record("sum_long_rows", lambda x: x.sum(1), [torch.randn(2, 3000)])
+record("max_1", lambda x: x.amax(1), [torch.randn(R)])
+record("max_3_keep", lambda x: x.amax(3, keepdim=True), [torch.randn(R)])
+record("max_long_rows", lambda x: x.amax(1), [torch.randn(3, 1000)])
+record("var_2_3", lambda x: x.var((2, 3)), [torch.randn(R)])
+record("var_2_3_biased", lambda x: x.var((2, 3), unbiased=False), [torch.randn(R)])
+record("var_0_keep", lambda x: x.var(0, keepdim=True), [torch.randn(R)])
+
+# ---- matmul ----
+record("mm", torch.matmul, [torch.randn(13, 17), torch.randn(17, 9)])
+record("mm_odd", torch.matmul, [torch.randn(67, 45), torch.randn(45, 71)])
+record("bmm", torch.matmul, [torch.randn(3, 13, 17), torch.randn(3, 17, 9)])
+record("bmm_shared_right", torch.matmul, [torch.randn(3, 13, 17), torch.randn(17, 9)])
+record("bmm_shared_left", torch.matmul, [torch.randn(13, 17), torch.randn(3, 17, 9)])
+
+# ---- shape ----
+record("permute", lambda x: x.permute(2, 0, 3, 1), [torch.randn(3, 5, 7, 11)])
+record("transpose", lambda x: x.transpose(-1, -2), [torch.randn(5, 7, 11)])
+record("narrow", lambda x: x.narrow(2, 2, 3), [torch.randn(3, 5, 7, 11)])
+record("concat", lambda a, b, c: torch.cat([a, b, c], 1), [torch.randn(3, 2, 7), torch.randn(3, 5, 7), torch.randn(3, 1, 7)])
+record("expand", lambda x: x.expand(2, 5, 4, 7), [torch.randn(5, 1, 7)])
+record("reshape", lambda x: x.reshape(15, 77) * 1.0, [torch.randn(3, 5, 7, 11)])
+INDICES = [2, 0, 2, 4]
+record("index_select", lambda x: x.index_select(1, torch.tensor(INDICES)), [torch.randn(3, 5, 6)])
+
+# ---- second order: WGAN-GP penalty of a small MLP critic ----
+# f(x) = tanh(leaky_relu(x W1 + b1, 0.2) W2 + b2) W3 + b3; the penalty
+# mean_i (||d sum f / d x_i||_2 - 1)^2 is differentiated w.r.t. every weight.
+x = leaf("gp.x", torch.randn(4, 6))
+ws = [leaf("gp.w1", torch.randn(6, 8) * 0.5), leaf("gp.b1", torch.randn(8) * 0.1),
+      leaf("gp.w2", torch.randn(8, 5) * 0.5), leaf("gp.b2", torch.randn(5) * 0.1),
+      leaf("gp.w3", torch.randn(5, 1) * 0.5), leaf("gp.b3", torch.randn(1) * 0.1)]
+w1, b1, w2, b2, w3, b3 = ws
+h = torch.nn.functional.leaky_relu(x @ w1 + b1, 0.2)
+f = torch.tanh(h @ w2 + b2) @ w3 + b3
+gx, = torch.autograd.grad(f.sum(), x, create_graph=True)
+penalty = ((gx.norm(2, dim=1) - 1) ** 2).mean()
+put("gp.gx", gx)
+put("gp.penalty", penalty)
+# b3 shifts f without changing its slope, so the penalty does not depend on it.
+for name, g in zip(["w1", "b1", "w2", "b2", "w3"], torch.autograd.grad(penalty, ws[:5])):
+    put(f"gp.grad_{name}", g)
+
+path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
+save_file(OUT, os.path.normpath(path))
+print(f"wrote {len(OUT)} tensors to {os.path.normpath(path)}")
