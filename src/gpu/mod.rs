@@ -317,6 +317,13 @@ impl Device {
     }
 }
 
+impl PartialEq for Device {
+    /// Two handles are equal when they share one GPU device.
+    fn eq(&self, other: &Device) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Device({} on {})", self.0.summary.name, self.0.summary.backend)

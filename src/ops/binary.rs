@@ -23,6 +23,7 @@ enum BinaryOp {
 }
 
 fn launch(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<(Vec<usize>, Storage)> {
+    a.same_device(name, &[b])?;
     let shape = broadcast(name, a.shape(), b.shape())?;
     check_rank(name, &shape)?;
     let n: usize = shape.iter().product();

@@ -26,6 +26,7 @@ fn dims(t: &Tensor, side: &str) -> Result<(Option<usize>, usize, usize)> {
 }
 
 fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, Storage)> {
+    a.same_device("matmul", &[b])?;
     let (ba, m, k) = dims(a, "left")?;
     let (bb, k2, n) = dims(b, "right")?;
     let mismatch = || Error::ShapeMismatch { op: "matmul", lhs: a.shape().to_vec(), rhs: b.shape().to_vec() };

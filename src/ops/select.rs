@@ -9,6 +9,7 @@ impl Tensor {
     /// Picks `a` where `cond` is non-zero and `b` elsewhere. `cond` gets no gradient; `a`
     /// gets the output gradient where it was picked and `b` the rest.
     pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.same_device("where", &[cond, b])?;
         let shape = broadcast("where", &broadcast("where", cond.shape(), a.shape())?, b.shape())?;
         check_rank("where", &shape)?;
         let n: usize = shape.iter().product();

@@ -161,6 +161,7 @@ impl Tensor {
         let mut shape = first.shape().to_vec();
         shape[ax] = 0;
         for t in tensors {
+            first.same_device("concat", &[t])?;
             let same_rest = t.rank() == first.rank()
                 && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == ax || a == b);
             if !same_rest {

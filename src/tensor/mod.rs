@@ -75,6 +75,14 @@ impl Tensor {
         &self.0.device
     }
 
+    /// Checks that `others` live on this tensor's device: buffers cannot cross devices.
+    pub(crate) fn same_device(&self, op: &'static str, others: &[&Tensor]) -> Result<()> {
+        if others.iter().all(|t| t.device() == self.device()) {
+            return Ok(());
+        }
+        Err(Error::Invalid { op, msg: "operands live on different devices; move them to one first".into() })
+    }
+
     pub(crate) fn id(&self) -> usize {
         self.0.id
     }

@@ -54,3 +54,13 @@ fn backward_without_grad_is_an_error() {
     assert!(y.exp().unwrap().set_requires_grad(false).is_err(), "only leaves can change requires_grad");
     assert!(y.exp().unwrap().assign(&y).is_err(), "only leaves can be assigned");
 }
+
+#[test]
+fn operands_on_two_devices_are_refused() {
+    let other = gantry::Device::open().unwrap();
+    let a = zeros(&[2]);
+    let b = Tensor::zeros(&other, &[2]).unwrap();
+    let err = a.add(&b).unwrap_err();
+    assert!(err.to_string().contains("different devices"), "{err}");
+    assert!(a.reshape(&[1, 2]).unwrap().matmul(&b.reshape(&[2, 1]).unwrap()).is_err());
+}
