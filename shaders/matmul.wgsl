@@ -38,22 +38,26 @@ fn matmul_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     c[(bt * p.m + row) * p.n + col] = acc;
 }
 
-// Register-blocked: each invocation computes a 4x4 block of C from 4 values of A and 4 of
-// B per step of k, with no workgroup memory or barriers (which CPU adapters such as
-// lavapipe serialise). Edge rows and columns read clamped indices and skip their stores,
-// keeping the inner loop free of branches. Workgroups of 8x8 cover 32x32 of C;
-// dispatch (ceil(n / 32), ceil(m / 32), batch).
+// Register-blocked: each invocation computes 4 rows x 4 columns of C from 4 values of A
+// and 4 of B per step of k, with no workgroup memory or barriers (which CPU adapters such
+// as lavapipe serialise). The 4 columns are interleaved with stride 8, so the 8 invocations
+// of a workgroup row read 8 consecutive values of B (one vector load when a CPU driver
+// runs them as SIMD lanes) and share the same values of A. Edge rows and columns read
+// clamped indices and skip their stores, keeping the inner loop free of branches.
+// Workgroups of 8x8 cover 32x32 of C; dispatch (ceil(n / 32), ceil(m / 32), batch).
 @compute @workgroup_size(8, 8, 1)
-fn matmul_blocked(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let row0 = gid.y * 4u;
-    let col0 = gid.x * 4u;
-    let bt = gid.z;
-    if row0 >= p.m || col0 >= p.n { return; }
+fn matmul_blocked(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let row0 = wid.y * 32u + lid.y * 4u;
+    let col0 = wid.x * 32u + lid.x;
+    let bt = wid.z;
     var ra: array<u32, 4>;
     var cb: array<u32, 4>;
     for (var i = 0u; i < 4u; i++) {
         ra[i] = bt * p.a_batch + min(row0 + i, p.m - 1u) * p.a_row;
-        cb[i] = bt * p.b_batch + min(col0 + i, p.n - 1u) * p.b_col;
+        cb[i] = bt * p.b_batch + min(col0 + 8u * i, p.n - 1u) * p.b_col;
     }
     var acc: array<vec4<f32>, 4>;
     for (var kk = 0u; kk < p.k; kk++) {
@@ -70,7 +74,8 @@ fn matmul_blocked(@builtin(global_invocation_id) gid: vec3<u32>) {
         if row >= p.m { break; }
         let base = (bt * p.m + row) * p.n;
         for (var j = 0u; j < 4u; j++) {
-            if col0 + j < p.n { c[base + col0 + j] = acc[i][j]; }
+            let col = col0 + 8u * j;
+            if col < p.n { c[base + col] = acc[i][j]; }
         }
     }
 }

@@ -181,7 +181,9 @@ impl Tensor {
 
 /// Gradients of the sum of `outputs` (each one element) with respect to `inputs`, like
 /// `torch.autograd.grad`. With `create_graph` the gradients are recorded on the tape, so
-/// they can be differentiated again. Leaves' `.grad()` are left untouched.
+/// they can be differentiated again. Leaves' `.grad()` are left untouched. An input that
+/// receives no gradient gets zeros (PyTorch's `materialize_grads`): in GAN penalties that
+/// is common and correct, e.g. a bias that only moves a leaky ReLU's kink.
 pub fn grad(outputs: &[Tensor], inputs: &[Tensor], create_graph: bool) -> Result<Vec<Tensor>> {
     let mut seeds = Vec::with_capacity(outputs.len());
     for out in outputs {
@@ -212,15 +214,7 @@ pub fn grad_with(
         let _guard = (!create_graph).then(NoGradGuard::new);
         propagate(outputs, grad_outputs, &wanted)?
     };
-    inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            grads.get(&t.id()).cloned().ok_or_else(|| {
-                Error::Grad(format!("grad: input {i} (shape {:?}) is not used by the outputs", t.shape()))
-            })
-        })
-        .collect()
+    inputs.iter().map(|t| grads.get(&t.id()).cloned().map_or_else(|| Tensor::zeros_like(t), Ok)).collect()
 }
 
 impl Tensor {

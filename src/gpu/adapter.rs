@@ -29,7 +29,7 @@ impl AdapterSummary {
             backend: format!("{:?}", info.backend),
             device_type: format!("{:?}", info.device_type),
             driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
-            max_storage_binding_mib: limits.max_storage_buffer_binding_size as u64 >> 20,
+            max_storage_binding_mib: limits.max_storage_buffer_binding_size >> 20,
             max_buffer_mib: limits.max_buffer_size >> 20,
             max_workgroup_invocations: limits.max_compute_invocations_per_workgroup,
             max_workgroup_storage_kib: limits.max_compute_workgroup_storage_size >> 10,

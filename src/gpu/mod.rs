@@ -81,7 +81,7 @@ impl Device {
             .map_err(|e| Error::Device(e.to_string()))?;
         let limits = device.limits();
         let slot = slot_bytes(limits.min_uniform_buffer_offset_alignment);
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         let state = State {
             pool: BufferPool::default(),
             cache: PipelineCache::default(),
@@ -251,6 +251,7 @@ impl Device {
     }
 
     /// Dispatch for one invocation per element, in workgroups of 256.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn dispatch_linear(
         &self,
         family: &shaders::Family,

@@ -2,6 +2,7 @@
 //! holds the forward launchers and, beside each, its gradient rule in tensor ops.
 
 mod binary;
+pub mod conv2d;
 mod fill;
 mod gather;
 pub mod matmul;

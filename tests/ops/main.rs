@@ -3,6 +3,7 @@
 
 mod autograd;
 mod common;
+mod conv;
 mod elementwise;
 mod errors;
 mod matmul;

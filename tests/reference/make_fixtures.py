@@ -157,6 +157,47 @@ put("gp.penalty", penalty)
 for name, g in zip(["w1", "b1", "w2", "b2", "w3"], torch.autograd.grad(penalty, ws[:5])):
     put(f"gp.grad_{name}", g)
 
+# ---- convolution (appended after the cases above, so their random draws do not move) ----
+F = torch.nn.functional
+CONV = {
+    # name: (x shape, w shape, bias?, options)
+    "conv_k3": ([2, 3, 7, 9], [4, 3, 3, 3], True, dict(padding=1)),
+    "conv_k4_s2": ([2, 3, 9, 8], [5, 3, 4, 4], True, dict(stride=2, padding=1)),
+    "conv_k1": ([1, 6, 5, 7], [4, 6, 1, 1], False, dict()),
+    "conv_k7": ([1, 3, 11, 10], [2, 3, 7, 7], True, dict(padding=3)),
+    "conv_dilated": ([1, 2, 9, 9], [3, 2, 3, 3], False, dict(padding=2, dilation=2)),
+    "conv_groups": ([2, 4, 6, 7], [6, 2, 3, 3], True, dict(stride=2, padding=1, groups=2)),
+    "conv_depthwise": ([1, 3, 8, 8], [3, 1, 3, 3], False, dict(padding=1, groups=3)),
+}
+for name, (xs, wsh, bias, opts) in CONV.items():
+    inputs = [torch.randn(xs), torch.randn(wsh) * 0.3] + ([torch.randn(wsh[0])] if bias else [])
+    record(name, lambda x, w, b=None, o=opts: F.conv2d(x, w, b, **o), inputs)
+
+CONVT = {
+    "convT_k3_s2_op1": ([2, 4, 5, 6], [4, 3, 3, 3], True, dict(stride=2, padding=1, output_padding=1)),
+    "convT_k4_s2_p1": ([1, 3, 4, 5], [3, 2, 4, 4], False, dict(stride=2, padding=1)),
+    "convT_k4_1x1": ([2, 5, 1, 1], [5, 3, 4, 4], True, dict()),
+    "convT_groups": ([1, 4, 3, 3], [4, 1, 3, 3], False, dict(stride=2, groups=2)),
+}
+for name, (xs, wsh, bias, opts) in CONVT.items():
+    inputs = [torch.randn(xs), torch.randn(wsh) * 0.3] + ([torch.randn(wsh[1] * opts.get("groups", 1))] if bias else [])
+    record(name, lambda x, w, b=None, o=opts: F.conv_transpose2d(x, w, b, **o), inputs)
+
+# ---- second order through convolutions: a tiny PatchGAN-like critic's gradient penalty ----
+x = leaf("cgp.x", torch.randn(2, 3, 8, 8))
+cw = [leaf("cgp.w1", torch.randn(4, 3, 4, 4) * 0.2), leaf("cgp.b1", torch.randn(4) * 0.1),
+      leaf("cgp.w2", torch.randn(8, 4, 4, 4) * 0.2), leaf("cgp.b2", torch.randn(8) * 0.1),
+      leaf("cgp.w3", torch.randn(1, 8, 3, 3) * 0.2), leaf("cgp.b3", torch.randn(1) * 0.1)]
+h = F.leaky_relu(F.conv2d(x, cw[0], cw[1], stride=2, padding=1), 0.2)
+h = F.leaky_relu(F.conv2d(h, cw[2], cw[3], stride=2, padding=1), 0.2)
+d = F.conv2d(h, cw[4], cw[5], padding=1)
+gx, = torch.autograd.grad(d.sum(), x, create_graph=True)
+penalty = ((gx.reshape(2, -1).norm(2, dim=1) - 1) ** 2).mean()
+put("cgp.gx", gx)
+put("cgp.penalty", penalty)
+for name, g in zip(["w1", "b1", "w2", "b2", "w3"], torch.autograd.grad(penalty, cw[:5])):
+    put(f"cgp.grad_{name}", g)
+
 path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
 save_file(OUT, os.path.normpath(path))
 print(f"wrote {len(OUT)} tensors to {os.path.normpath(path)}")

@@ -1,0 +1,77 @@
+//! Convolution and transposed convolution: forward, gradients and second order against
+//! PyTorch, and the gradient penalty of a small conv critic.
+
+use crate::common::{assert_close, check_case, load, Tol};
+use gantry::ops::conv2d::{Conv2d, ConvTranspose2d};
+use gantry::{grad, Tensor};
+
+/// Sums of up to a few hundred products in f32.
+const CONV: Tol = Tol { atol: 1e-4, rtol: 1e-4 };
+
+fn bias(x: &[Tensor]) -> Option<&Tensor> {
+    x.get(2)
+}
+
+#[test]
+fn conv2d_matches_pytorch_for_every_configuration_the_models_use() {
+    let cases: [(&str, usize, Conv2d); 7] = [
+        ("conv_k3", 3, Conv2d::default().padding(1)),
+        ("conv_k4_s2", 3, Conv2d::default().stride(2).padding(1)),
+        ("conv_k1", 2, Conv2d::default()),
+        ("conv_k7", 3, Conv2d::default().padding(3)),
+        ("conv_dilated", 2, Conv2d::default().padding(2).dilation(2)),
+        ("conv_groups", 3, Conv2d::default().stride(2).padding(1).groups(2)),
+        ("conv_depthwise", 2, Conv2d::default().padding(1).groups(3)),
+    ];
+    for (case, inputs, opts) in cases {
+        check_case(case, inputs, CONV, |x| x[0].conv2d(&x[1], bias(x), opts));
+    }
+}
+
+#[test]
+fn conv_transpose2d_matches_pytorch() {
+    let cases: [(&str, usize, ConvTranspose2d); 4] = [
+        ("convT_k3_s2_op1", 3, ConvTranspose2d::default().stride(2).padding(1).output_padding(1)),
+        ("convT_k4_s2_p1", 2, ConvTranspose2d::default().stride(2).padding(1)),
+        ("convT_k4_1x1", 3, ConvTranspose2d::default()),
+        ("convT_groups", 2, ConvTranspose2d::default().stride(2).groups(2)),
+    ];
+    for (case, inputs, opts) in cases {
+        check_case(case, inputs, CONV, |x| x[0].conv_transpose2d(&x[1], bias(x), opts));
+    }
+}
+
+#[test]
+fn gradient_penalty_through_convolutions_matches_pytorch() {
+    let x = load("cgp.x").requires_grad_();
+    let names = ["w1", "b1", "w2", "b2", "w3", "b3"];
+    let p: Vec<Tensor> = names.iter().map(|n| load(&format!("cgp.{n}")).requires_grad_()).collect();
+    let down = Conv2d::default().stride(2).padding(1);
+    let h = x.conv2d(&p[0], Some(&p[1]), down).unwrap().leaky_relu(0.2).unwrap();
+    let h = h.conv2d(&p[2], Some(&p[3]), down).unwrap().leaky_relu(0.2).unwrap();
+    let d = h.conv2d(&p[4], Some(&p[5]), Conv2d::default().padding(1)).unwrap();
+    let gx = grad(&[d.sum_all().unwrap()], &[x], true).unwrap().remove(0);
+    assert_close(&gx, "cgp.gx", CONV);
+    let norms = gx.reshape(&[2, 192]).unwrap().powf(2.0).unwrap().sum(&[1], false).unwrap().sqrt().unwrap();
+    let penalty = norms.add_scalar(-1.0).unwrap().powf(2.0).unwrap().mean_all().unwrap();
+    assert_close(&penalty, "cgp.penalty", CONV);
+    for (name, g) in names.iter().zip(grad(&[penalty], &p[..5], false).unwrap()) {
+        assert_close(&g, &format!("cgp.grad_{name}"), CONV);
+    }
+}
+
+#[test]
+fn bad_convolutions_are_reported() {
+    let d = crate::common::device();
+    let x = Tensor::zeros(&d, &[1, 4, 5, 5]).unwrap();
+    let w = Tensor::zeros(&d, &[2, 3, 3, 3]).unwrap();
+    let err = x.conv2d(&w, None, Conv2d::default()).unwrap_err();
+    assert!(err.to_string().contains("[1, 4, 5, 5]") && err.to_string().contains("[2, 3, 3, 3]"), "{err}");
+    let w = Tensor::zeros(&d, &[2, 4, 7, 7]).unwrap();
+    assert!(x.conv2d(&w, None, Conv2d::default()).unwrap_err().to_string().contains("does not fit"));
+    assert!(x.conv2d(&w, None, Conv2d::default().stride(0)).is_err());
+    let w = Tensor::zeros(&d, &[4, 2, 3, 3]).unwrap();
+    assert!(x.conv_transpose2d(&w, None, ConvTranspose2d::default().stride(2).output_padding(2)).is_err());
+    let b = Tensor::zeros(&d, &[3]).unwrap();
+    assert!(x.conv_transpose2d(&w, Some(&b), ConvTranspose2d::default()).is_err());
+}
