@@ -92,7 +92,7 @@ fn gradient_penalty_second_order_matches_pytorch() {
     let norms = gx.mul(&gx).unwrap().sum(&[1], false).unwrap().sqrt().unwrap();
     let penalty = norms.add_scalar(-1.0).unwrap().powf(2.0).unwrap().mean_all().unwrap();
     assert_close(&penalty, "gp.penalty", tol);
-    let grads = grad(&[penalty.clone()], &ws[..5], false).unwrap();
+    let grads = grad(std::slice::from_ref(&penalty), &ws[..5], false).unwrap();
     for (name, g) in names.iter().zip(&grads) {
         assert_close(g, &format!("gp.grad_{name}"), tol);
     }

@@ -6,6 +6,7 @@ mod common;
 mod conv;
 mod elementwise;
 mod errors;
+mod layers;
 mod matmul;
 mod random;
 mod reduce;

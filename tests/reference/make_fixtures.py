@@ -198,6 +198,50 @@ put("cgp.penalty", penalty)
 for name, g in zip(["w1", "b1", "w2", "b2", "w3"], torch.autograd.grad(penalty, cw[:5])):
     put(f"cgp.grad_{name}", g)
 
+# ---- padding, norms, pooling, resampling (appended; earlier draws do not move) ----
+P = [2, 3, 5, 6]
+record("pad_zeros", lambda x: F.pad(x, (1, 2, 3, 0)), [torch.randn(P)])
+record("pad_reflect", lambda x: F.pad(x, (3, 1, 2, 4), mode="reflect"), [torch.randn(P)])
+record("pad_replicate", lambda x: F.pad(x, (2, 3, 1, 2), mode="replicate"), [torch.randn(P)])
+
+N = [3, 4, 5, 7]
+record("instance_norm", lambda x: F.instance_norm(x, eps=1e-5), [torch.randn(N) * 2 + 1])
+record("instance_norm_affine", lambda x, w, b: F.instance_norm(x, weight=w, bias=b, eps=1e-5),
+       [torch.randn(N), torch.randn(4), torch.randn(4)])
+record("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+       [torch.randn(N) * 3, torch.randn(4), torch.randn(4)])
+
+# running statistics: one train step from (mean, var), then eval with the updated values
+for kind in ["instance", "batch"]:
+    x = torch.randn(N) * 2 + 0.5
+    rm, rv = torch.randn(4) * 0.1, torch.rand(4) + 0.5
+    put(f"{kind}_running.x", x)
+    put(f"{kind}_running.mean0", rm)
+    put(f"{kind}_running.var0", rv)
+    rm1, rv1 = rm.clone(), rv.clone()
+    xf = x.to(torch.float32).double()
+    if kind == "instance":
+        y = F.instance_norm(xf, rm1, rv1, use_input_stats=True, momentum=0.1, eps=1e-5)
+    else:
+        y = F.batch_norm(xf, rm1, rv1, training=True, momentum=0.1, eps=1e-5)
+    put(f"{kind}_running.train_out", y)
+    put(f"{kind}_running.mean1", rm1)
+    put(f"{kind}_running.var1", rv1)
+    if kind == "instance":
+        y = F.instance_norm(xf, rm1, rv1, use_input_stats=False, eps=1e-5)
+    else:
+        y = F.batch_norm(xf, rm1, rv1, training=False, eps=1e-5)
+    put(f"{kind}_running.eval_out", y)
+
+record("avg_pool2d", lambda x: F.avg_pool2d(x, 2), [torch.randn(2, 3, 6, 8)])
+record("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 4)), [torch.randn(2, 3, 7, 9)])
+record("adaptive_avg_pool2d_1", lambda x: F.adaptive_avg_pool2d(x, 1), [torch.randn(2, 3, 5, 6)])
+record("upsample_nearest", lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), [torch.randn(2, 3, 4, 5)])
+record("resize_nearest", lambda x: F.interpolate(x, size=(7, 4), mode="nearest"), [torch.randn(1, 2, 5, 6)])
+record("upsample_bilinear", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), [torch.randn(2, 3, 4, 5)])
+record("resize_bilinear", lambda x: F.interpolate(x, size=(7, 4), mode="bilinear", align_corners=False), [torch.randn(1, 2, 5, 6)])
+record("glu", lambda x: F.glu(x, 1), [torch.randn(2, 6, 3, 4)])
+
 path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
 save_file(OUT, os.path.normpath(path))
 print(f"wrote {len(OUT)} tensors to {os.path.normpath(path)}")

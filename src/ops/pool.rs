@@ -1,0 +1,134 @@
+//! Pooling and resampling of the last two axes, built from differentiable primitives:
+//! average pooling as a depthwise convolution with a constant kernel, adaptive pooling as
+//! products with averaging matrices, nearest and bilinear resizing as index selections.
+
+use crate::error::{Error, Result};
+use crate::ops::conv2d::Conv2d;
+use crate::tensor::Tensor;
+
+fn check4(op: &'static str, x: &Tensor) -> Result<[usize; 4]> {
+    <[usize; 4]>::try_from(x.shape()).map_err(|_| Error::Rank {
+        op,
+        expected: "a 4-D input [n, c, h, w]".into(),
+        shape: x.shape().to_vec(),
+    })
+}
+
+/// Averaging matrix [out, size] with PyTorch's adaptive bins [⌊i·size/out⌋, ⌈(i+1)·size/out⌉).
+fn adaptive_matrix(size: usize, out: usize) -> Vec<f32> {
+    let mut m = vec![0.0; out * size];
+    for i in 0..out {
+        let (lo, hi) = (i * size / out, ((i + 1) * size).div_ceil(out));
+        for j in lo..hi {
+            m[i * size + j] = 1.0 / (hi - lo) as f32;
+        }
+    }
+    m
+}
+
+/// Source index and weight pairs of bilinear resampling along one axis, align_corners
+/// false: src = (dst + 0.5)·in/out - 0.5, clamped below at 0.
+fn bilinear_taps(size: usize, out: usize) -> (Vec<usize>, Vec<usize>, Vec<f32>) {
+    let scale = size as f32 / out as f32;
+    let mut i0 = Vec::with_capacity(out);
+    let mut i1 = Vec::with_capacity(out);
+    let mut frac = Vec::with_capacity(out);
+    for d in 0..out {
+        let src = ((d as f32 + 0.5) * scale - 0.5).max(0.0);
+        let lo = (src.floor() as usize).min(size - 1);
+        i0.push(lo);
+        i1.push((lo + 1).min(size - 1));
+        frac.push(src - lo as f32);
+    }
+    (i0, i1, frac)
+}
+
+impl Tensor {
+    /// `avg_pool2d` with a square kernel and stride, no padding.
+    pub fn avg_pool2d(&self, kernel: usize, stride: usize) -> Result<Tensor> {
+        let [_, c, _, _] = check4("avg_pool2d", self)?;
+        let w = Tensor::full(self.device(), &[c, 1, kernel, kernel], 1.0 / (kernel * kernel) as f32)?;
+        self.conv2d(&w, None, Conv2d::default().stride(stride).groups(c))
+    }
+
+    /// `adaptive_avg_pool2d` to [out_h, out_w], with PyTorch's bins.
+    pub fn adaptive_avg_pool2d(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
+        let [n, c, h, w] = check4("adaptive_avg_pool2d", self)?;
+        if out_h == 0 || out_w == 0 {
+            return Err(Error::Invalid {
+                op: "adaptive_avg_pool2d",
+                msg: "output size must be positive".into(),
+            });
+        }
+        let ph = Tensor::from_slice(self.device(), &adaptive_matrix(h, out_h), &[out_h, h])?;
+        let pw_t =
+            Tensor::from_slice(self.device(), &adaptive_matrix(w, out_w), &[out_w, w])?.transpose(0, 1)?;
+        let planes = self.reshape(&[n * c, h, w])?;
+        ph.matmul(&planes)?.matmul(&pw_t)?.reshape(&[n, c, out_h, out_w])
+    }
+
+    /// Nearest-neighbour resize of the last two axes to [out_h, out_w], PyTorch's rule:
+    /// the source index is ⌊dst·in/out⌋.
+    pub fn resize_nearest(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
+        let [_, _, h, w] = check4("resize_nearest", self)?;
+        let pick = |size: usize, out: usize| -> Vec<usize> {
+            (0..out).map(|d| (d * size / out).min(size - 1)).collect()
+        };
+        self.index_select(3, &pick(w, out_w))?.index_select(2, &pick(h, out_h))
+    }
+
+    /// `nn.Upsample(scale_factor = s, mode = 'nearest')`.
+    pub fn upsample_nearest(&self, scale: usize) -> Result<Tensor> {
+        let [_, _, h, w] = check4("upsample_nearest", self)?;
+        self.resize_nearest(h * scale, w * scale)
+    }
+
+    /// Bilinear resize of the last two axes to [out_h, out_w] with align_corners false.
+    pub fn resize_bilinear(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
+        let [_, _, h, w] = check4("resize_bilinear", self)?;
+        let along = |x: &Tensor, axis: usize, size: usize, out: usize| -> Result<Tensor> {
+            let (i0, i1, frac) = bilinear_taps(size, out);
+            let mut shape = vec![1; 4];
+            shape[axis] = out;
+            let f = Tensor::from_slice(x.device(), &frac, &shape)?;
+            let a = x.index_select(axis as isize, &i0)?;
+            let b = x.index_select(axis as isize, &i1)?;
+            a.add(&b.sub(&a)?.mul(&f)?)
+        };
+        let x = along(self, 3, w, out_w)?;
+        along(&x, 2, h, out_h)
+    }
+
+    /// `nn.Upsample(scale_factor = s, mode = 'bilinear')` (align_corners false).
+    pub fn upsample_bilinear(&self, scale: usize) -> Result<Tensor> {
+        let [_, _, h, w] = check4("upsample_bilinear", self)?;
+        self.resize_bilinear(h * scale, w * scale)
+    }
+
+    /// Gated linear unit along `axis`: first half · sigmoid(second half).
+    pub fn glu(&self, axis: isize) -> Result<Tensor> {
+        let ax = crate::tensor::shape::axis("glu", axis, self.shape())?;
+        let size = self.shape()[ax];
+        if size % 2 != 0 {
+            return Err(Error::Invalid {
+                op: "glu",
+                msg: format!("axis {ax} of {:?} has odd length", self.shape()),
+            });
+        }
+        let half = size / 2;
+        self.narrow(axis, 0, half)?.mul(&self.narrow(axis, half, half)?.sigmoid()?)
+    }
+
+    /// Zeroes each element with probability p and scales the rest by 1/(1 - p) in train
+    /// mode; the identity in eval mode. The mask comes from the device's seeded generator.
+    pub fn dropout(&self, p: f32, training: bool) -> Result<Tensor> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::Invalid { op: "dropout", msg: format!("probability {p} is outside [0, 1)") });
+        }
+        if !training || p == 0.0 {
+            return Ok(self.clone());
+        }
+        let keep = Tensor::rand(self.device(), self.shape())?.ge(&Tensor::scalar(self.device(), p)?)?;
+        self.mul(&keep.mul_scalar(1.0 / (1.0 - p))?)
+    }
+}
