@@ -48,11 +48,12 @@ fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, S
         let a_batch = if ba.is_some() { m * k } else { 0 };
         let b_batch = if bb.is_some() { k * n } else { 0 };
         let params = [m, n, k, bs, a_batch, k, 1, b_batch, n, 1, 0, 0].map(|v| v as u32);
+        // Each kernel's tile of C per workgroup (columns, rows); see shaders/matmul.wgsl.
         let (entry, tile) = match kernel {
-            MatmulKernel::Naive => ("matmul_naive", 16),
-            MatmulKernel::Blocked => ("matmul_blocked", 32),
+            MatmulKernel::Naive => ("matmul_naive", (16, 16)),
+            MatmulKernel::Blocked => ("matmul_blocked", (256, 8)),
         };
-        let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, bs as u32];
+        let groups = [n.div_ceil(tile.0) as u32, m.div_ceil(tile.1) as u32, bs as u32];
         let (sa, sb) = (a.storage(), b.storage());
         a.device().dispatch(&MATMUL, entry, &[], &[&sa, &sb], &[&out], &params, groups);
     }
