@@ -7,6 +7,7 @@
 //! family, forward launcher beside its gradient rule) and [`autograd`] (the tape).
 
 pub mod autograd;
+pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod ops;

@@ -20,6 +20,38 @@ enum Command {
     /// List every GPU adapter wgpu can see (respects WGPU_BACKEND), marking the one gantry
     /// would use (GANTRY_ADAPTER=<name substring> picks another).
     Devices,
+    /// Time the kernel suite (conv3x3, conv7x7_reflect, conv3x3_s2, convT3x3_s2,
+    /// instance_norm, matmul, resnet_g) forward and forward+backward; one JSON object per line.
+    Bench {
+        /// Run only the case with this name.
+        #[arg(long)]
+        op: Option<String>,
+        /// Timed iterations per measurement (medians are reported).
+        #[arg(long, default_value_t = 7)]
+        iters: usize,
+        /// Multiply spatial sizes and channel widths by this factor (for larger GPUs).
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+    },
+}
+
+fn bench(op: Option<String>, iters: usize, scale: usize) -> gantry::Result<()> {
+    let device = gantry::Device::shared()?;
+    let cases = gantry::bench::cases(&device, scale)?;
+    let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    if let Some(op) = &op {
+        if !names.contains(&op.as_str()) {
+            return Err(gantry::Error::Invalid {
+                op: "bench",
+                msg: format!("no case named {op:?}; the suite has {names:?}"),
+            });
+        }
+    }
+    for case in cases.iter().filter(|c| op.as_ref().is_none_or(|o| o == c.name)) {
+        let report = gantry::bench::run_case(&device, case, iters)?;
+        println!("{}", report.to_json());
+    }
+    Ok(())
 }
 
 fn devices() -> gantry::Result<()> {
@@ -58,6 +90,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Devices => devices(),
+        Command::Bench { op, iters, scale } => bench(op, iters, scale),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
