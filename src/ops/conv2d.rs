@@ -11,6 +11,17 @@
 use crate::error::{Error, Result};
 use crate::gpu::shaders::CONV2D;
 use crate::tensor::Tensor;
+use std::rc::Rc;
+
+/// Which kernels run a convolution and its gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConvKernel {
+    /// The blocked implicit-GEMM kernels wherever their preconditions hold, else naive.
+    #[default]
+    Auto,
+    /// One invocation per output element: the simple twin the tests compare against.
+    Naive,
+}
 
 /// Options of `conv2d`, PyTorch's defaults: stride 1, padding 0, dilation 1, groups 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,15 +30,20 @@ pub struct Conv2d {
     pub padding: (usize, usize),
     pub dilation: (usize, usize),
     pub groups: usize,
+    pub kernel: ConvKernel,
 }
 
 impl Default for Conv2d {
     fn default() -> Self {
-        Conv2d { stride: (1, 1), padding: (0, 0), dilation: (1, 1), groups: 1 }
+        Conv2d { stride: (1, 1), padding: (0, 0), dilation: (1, 1), groups: 1, kernel: ConvKernel::Auto }
     }
 }
 
 impl Conv2d {
+    pub fn kernel(mut self, k: ConvKernel) -> Self {
+        self.kernel = k;
+        self
+    }
     pub fn stride(mut self, s: usize) -> Self {
         self.stride = (s, s);
         self
@@ -71,6 +87,10 @@ impl ConvTranspose2d {
         self.conv = self.conv.groups(g);
         self
     }
+    pub fn kernel(mut self, k: ConvKernel) -> Self {
+        self.conv = self.conv.kernel(k);
+        self
+    }
 }
 
 /// The forward convolution's sizes: x [n, c_in, h, w], w [c_out, c_in/g, kh, kw],
@@ -100,27 +120,27 @@ impl Geometry {
         vec![self.n, self.c_out, self.ho, self.wo]
     }
 
-    fn params(&self) -> [u32; 16] {
+    /// The shader's Params; `k_chunk` is used by the split-K weight gradient only.
+    #[rustfmt::skip]
+    fn params(&self, k_chunk: usize) -> [u32; 20] {
         let o = &self.opts;
         [
-            self.n,
-            self.c_in,
-            self.h,
-            self.w,
-            self.c_out,
-            self.ho,
-            self.wo,
-            o.groups,
-            self.kh,
-            self.kw,
-            o.stride.0,
-            o.stride.1,
-            o.padding.0,
-            o.padding.1,
-            o.dilation.0,
-            o.dilation.1,
+            self.n, self.c_in, self.h, self.w,
+            self.c_out, self.ho, self.wo, o.groups,
+            self.kh, self.kw, o.stride.0, o.stride.1,
+            o.padding.0, o.padding.1, o.dilation.0, o.dilation.1,
+            k_chunk, 0, 0, 0,
         ]
         .map(|v| v as u32)
+    }
+
+    fn blocked(&self) -> bool {
+        self.opts.kernel == ConvKernel::Auto
+    }
+
+    /// Whether 8 consecutive output channels always share a group.
+    fn out_rows_share_group(&self) -> bool {
+        self.opts.groups == 1 || (self.c_out / self.opts.groups) % 8 == 0
     }
 }
 
@@ -175,25 +195,40 @@ fn check_channels(
     Ok(())
 }
 
+/// Runs a naive entry (one invocation per output element, `grid` None) or a blocked one
+/// over `grid` workgroups, with `k_chunk` for split-K.
 fn launch(
     entry: &'static str,
     a: &Tensor,
     b: &Tensor,
     shape: Vec<usize>,
     geo: &Geometry,
+    grid: Option<([u32; 3], usize)>,
 ) -> Result<(Vec<usize>, crate::gpu::Storage)> {
     let n: usize = shape.iter().product();
     let out = a.device().alloc(n)?;
     if n > 0 {
         let (sa, sb) = (a.storage(), b.storage());
-        a.device().dispatch_linear(&CONV2D, entry, &[], &[&sa, &sb], &[&out], &geo.params(), n);
+        let d = a.device();
+        match grid {
+            Some((groups, k_chunk)) => {
+                d.dispatch(&CONV2D, entry, &[], &[&sa, &sb], &[&out], &geo.params(k_chunk), groups)
+            }
+            None => d.dispatch_linear(&CONV2D, entry, &[], &[&sa, &sb], &[&out], &geo.params(0), n),
+        }
     }
     Ok((shape, out))
 }
 
 /// y = conv(x, w). Gradients: x gets conv_input_grad(g, w), w gets conv_weight_grad(x, g).
 fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
-    let (shape, out) = launch("conv2d_naive", x, w, geo.y_shape(), &geo)?;
+    let (entry, groups) = if geo.blocked() && geo.out_rows_share_group() {
+        let g = [(geo.ho * geo.wo).div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, geo.n as u32];
+        ("conv2d_blocked", Some((g, 0)))
+    } else {
+        ("conv2d_naive", None)
+    };
+    let (shape, out) = launch(entry, x, w, geo.y_shape(), &geo, groups)?;
     Ok(Tensor::from_op(shape, out, "conv2d", &[x, w], move |inp, _, g| {
         Ok(vec![Some(conv_input_grad(g, &inp[1], geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
     }))
@@ -202,7 +237,17 @@ fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
 /// z = convᵀ(gy, w), the adjoint of conv in x. It is linear in each argument:
 /// <dz, convᵀ(gy, w)> = <conv(dz, w), gy> = <conv_weight_grad(dz, gy), w>.
 fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
-    let (shape, out) = launch("conv2d_input_grad_naive", gy, w, geo.x_shape(), &geo)?;
+    let cin_g = geo.c_in / geo.opts.groups;
+    let fits = geo.opts.dilation == (1, 1) && (geo.opts.groups == 1 || cin_g % 8 == 0);
+    let (entry, grid) = if geo.blocked() && fits {
+        let (sh, sw) = geo.opts.stride;
+        let class_pixels = geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
+        let g = [class_pixels.div_ceil(256) as u32, geo.c_in.div_ceil(8) as u32, (geo.n * sh * sw) as u32];
+        ("conv2d_input_grad_blocked", Some((g, 0)))
+    } else {
+        ("conv2d_input_grad_naive", None)
+    };
+    let (shape, out) = launch(entry, gy, w, geo.x_shape(), &geo, grid)?;
     Ok(Tensor::from_op(shape, out, "conv2d_input_grad", &[gy, w], move |inp, _, g| {
         Ok(vec![Some(conv(g, &inp[1], geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
     }))
@@ -211,10 +256,49 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
 /// v = conv_weight_grad(x, gy), the adjoint of conv in w:
 /// <dv, v> = <conv(x, dv), gy> = <x, convᵀ(gy, dv)>.
 fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
-    let (shape, out) = launch("conv2d_weight_grad_naive", x, gy, geo.w_shape(), &geo)?;
+    let (shape, out) = if geo.blocked() && geo.out_rows_share_group() {
+        weight_grad_split_k(x, gy, &geo)?
+    } else {
+        let (shape, out) = launch("conv2d_weight_grad_naive", x, gy, geo.w_shape(), &geo, None)?;
+        (shape, Rc::new(out))
+    };
     Ok(Tensor::from_op(shape, out, "conv2d_weight_grad", &[x, gy], move |inp, _, g| {
         Ok(vec![Some(conv_input_grad(&inp[1], g, geo)?), Some(conv(&inp[0], g, geo)?)])
     }))
+}
+
+/// The blocked weight gradient: the long sum over batch and pixels is split into chunks
+/// computed side by side (enough workgroups to fill the device), then the partial weight
+/// gradients are summed.
+fn weight_grad_split_k(
+    x: &Tensor,
+    gy: &Tensor,
+    geo: &Geometry,
+) -> Result<(Vec<usize>, Rc<crate::gpu::Storage>)> {
+    let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
+    let tiles = cols.div_ceil(256) * geo.c_out.div_ceil(8);
+    let k = geo.n * geo.ho * geo.wo;
+    // At least ~256 workgroups in all, but no chunk shorter than 64 positions.
+    let splits = 256usize.div_ceil(tiles).clamp(1, k.div_ceil(64).max(1));
+    let k_chunk = k.div_ceil(splits);
+    let splits = k.div_ceil(k_chunk);
+    let grid = [cols.div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, splits as u32];
+    let (_, partial) = launch(
+        "conv2d_weight_grad_blocked",
+        x,
+        gy,
+        vec![splits, geo.c_out * cols],
+        geo,
+        Some((grid, k_chunk)),
+    )?;
+    let shape = geo.w_shape();
+    if splits == 1 {
+        return Ok((shape, Rc::new(partial)));
+    }
+    let partial = Tensor::from_storage(x.device(), vec![splits, geo.c_out * cols], Rc::new(partial));
+    let summed = crate::autograd::no_grad(|| partial.sum(&[0], false))?;
+    let storage = summed.storage().clone();
+    Ok((shape, storage))
 }
 
 /// Adds a per-channel bias [c] to an N-C-H-W tensor.

@@ -75,3 +75,45 @@ fn bad_convolutions_are_reported() {
     let b = Tensor::zeros(&d, &[3]).unwrap();
     assert!(x.conv_transpose2d(&w, Some(&b), ConvTranspose2d::default()).is_err());
 }
+
+#[test]
+fn blocked_kernels_agree_with_their_naive_twins() {
+    use gantry::ops::conv2d::ConvKernel;
+    let d = crate::common::device();
+    d.manual_seed(21);
+    // (x shape, w shape, options): odd sizes, more than 256 pixels, channels that are not
+    // multiples of 8, stride 2, dilation, groups with 8 channels per group, batch 2.
+    let cases: [([usize; 4], [usize; 4], Conv2d); 6] = [
+        ([2, 13, 23, 29], [11, 13, 3, 3], Conv2d::default().padding(1)),
+        ([1, 9, 17, 20], [19, 9, 4, 4], Conv2d::default().stride(2).padding(1)),
+        ([2, 5, 19, 18], [7, 5, 3, 3], Conv2d::default().stride(2).padding(1)),
+        ([1, 6, 15, 16], [10, 6, 1, 1], Conv2d::default()),
+        ([1, 4, 14, 15], [9, 4, 3, 3], Conv2d::default().padding(2).dilation(2)),
+        ([2, 16, 11, 9], [16, 8, 3, 3], Conv2d::default().padding(1).groups(2)),
+    ];
+    for (xs, ws, opts) in cases {
+        let x = Tensor::randn(&d, &xs).unwrap().requires_grad_();
+        let w = Tensor::randn(&d, &ws).unwrap().requires_grad_();
+        let y_fast = x.conv2d(&w, None, opts.kernel(ConvKernel::Auto)).unwrap();
+        let up = Tensor::randn(&d, y_fast.shape()).unwrap();
+        let y_slow = x.conv2d(&w, None, opts.kernel(ConvKernel::Naive)).unwrap();
+        let what = format!("{xs:?} * {ws:?} {opts:?}");
+        let close = |a: &Tensor, b: &Tensor, part: &str| {
+            crate::common::assert_values(
+                &format!("{what}: {part}"),
+                &a.to_vec().unwrap(),
+                a.shape(),
+                &b.to_vec().unwrap(),
+                b.shape(),
+                CONV,
+            )
+        };
+        close(&y_fast, &y_slow, "forward");
+        let fast =
+            grad(&[y_fast.mul(&up).unwrap().sum_all().unwrap()], &[x.clone(), w.clone()], false).unwrap();
+        let slow =
+            grad(&[y_slow.mul(&up).unwrap().sum_all().unwrap()], &[x.clone(), w.clone()], false).unwrap();
+        close(&fast[0], &slow[0], "input gradient");
+        close(&fast[1], &slow[1], "weight gradient");
+    }
+}
