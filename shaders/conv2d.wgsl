@@ -19,7 +19,7 @@ struct Params {
     c_out: u32, ho: u32, wo: u32, groups: u32,
     kh: u32, kw: u32, stride_h: u32, stride_w: u32,
     pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-    k_chunk: u32,  // weight_grad_blocked: batch*pixel positions summed per split
+    k_chunk: u32,  // weight_grad_blocked: (image, output row) pairs summed per split
     _pad0: u32, _pad1: u32, _pad2: u32,
 }
 @group(0) @binding(3) var<uniform> p: Params;
@@ -175,20 +175,29 @@ fn conv2d_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     let w7 = min(co0 + 7u, last) * cin_g * khw;
     var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();
     var c4 = vec4<f32>(); var c5 = vec4<f32>(); var c6 = vec4<f32>(); var c7 = vec4<f32>();
-    for (var cl = 0u; cl < cin_g; cl++) {
-        let plane = (b * p.c_in + g * cin_g + cl) * p.h * p.w;
-        for (var ky = 0u; ky < p.kh; ky++) {
-            let iy = iy0 + vec4<i32>(i32(ky * p.dil_h));
-            let vy = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(i32(p.h)));
-            for (var kx = 0u; kx < p.kw; kx++) {
-                let ix = ix0 + vec4<i32>(i32(kx * p.dil_w));
-                let valid = vy & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(i32(p.w)));
-                let xv = gather4(vec4<u32>(plane), iy, ix, valid, p.h, p.w);
-                let t = cl * khw + ky * p.kw + kx;
+    // Taps outside, input channels inside: bounds and addresses are worked out once per tap,
+    // then the channel loop walks planes by a fixed stride.
+    let hw = p.h * p.w;
+    let plane0 = (b * p.c_in + g * cin_g) * hw;
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = iy0 + vec4<i32>(i32(ky * p.dil_h));
+        let vy = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(i32(p.h)));
+        let cy = vec4<u32>(clamp(iy, vec4<i32>(0), vec4<i32>(i32(p.h) - 1)));
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = ix0 + vec4<i32>(i32(kx * p.dil_w));
+            let valid = vy & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(i32(p.w)));
+            let cx = vec4<u32>(clamp(ix, vec4<i32>(0), vec4<i32>(i32(p.w) - 1)));
+            let mask = select(vec4<f32>(0.0), vec4<f32>(1.0), valid);
+            var idx = vec4<u32>(plane0) + cy * p.w + cx;
+            var t = ky * p.kw + kx;
+            for (var cl = 0u; cl < cin_g; cl++) {
+                let xv = vec4<f32>(in0[idx.x], in0[idx.y], in0[idx.z], in0[idx.w]) * mask;
                 c0 += in1[w0 + t] * xv; c1 += in1[w1 + t] * xv;
                 c2 += in1[w2 + t] * xv; c3 += in1[w3 + t] * xv;
                 c4 += in1[w4 + t] * xv; c5 += in1[w5 + t] * xv;
                 c6 += in1[w6 + t] * xv; c7 += in1[w7 + t] * xv;
+                idx += vec4<u32>(hw);
+                t += khw;
             }
         }
     }
@@ -246,28 +255,34 @@ fn conv2d_input_grad_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loc
     let l7 = min(cl0 + 7u, last) * khw;
     var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();
     var c4 = vec4<f32>(); var c5 = vec4<f32>(); var c6 = vec4<f32>(); var c7 = vec4<f32>();
-    for (var j = 0u; j < cout_g; j++) {
-        let co = g * cout_g + j;
-        let plane = (b * p.c_out + co) * p.ho * p.wo;
-        let wrow = co * cin_g * khw;
-        var ty = 0i;
-        for (var ky = ky0; ky < p.kh; ky += p.stride_h) {
-            let oy = qy + vec4<i32>(ay - ty);
-            let vy = (oy >= vec4<i32>(0)) & (oy < vec4<i32>(i32(p.ho)));
-            var tx = 0i;
-            for (var kx = kx0; kx < p.kw; kx += p.stride_w) {
-                let ox = qx + vec4<i32>(ax - tx);
-                let valid = vy & (ox >= vec4<i32>(0)) & (ox < vec4<i32>(i32(p.wo)));
-                let gv = gather4(vec4<u32>(plane), oy, ox, valid, p.ho, p.wo);
-                let t = wrow + ky * p.kw + kx;
+    let howo = p.ho * p.wo;
+    let plane0 = (b * p.c_out + g * cout_g) * howo;
+    let wstride = cin_g * khw;
+    var ty = 0i;
+    for (var ky = ky0; ky < p.kh; ky += p.stride_h) {
+        let oy = qy + vec4<i32>(ay - ty);
+        let vy = (oy >= vec4<i32>(0)) & (oy < vec4<i32>(i32(p.ho)));
+        let cy = vec4<u32>(clamp(oy, vec4<i32>(0), vec4<i32>(i32(p.ho) - 1)));
+        var tx = 0i;
+        for (var kx = kx0; kx < p.kw; kx += p.stride_w) {
+            let ox = qx + vec4<i32>(ax - tx);
+            let valid = vy & (ox >= vec4<i32>(0)) & (ox < vec4<i32>(i32(p.wo)));
+            let cx = vec4<u32>(clamp(ox, vec4<i32>(0), vec4<i32>(i32(p.wo) - 1)));
+            let mask = select(vec4<f32>(0.0), vec4<f32>(1.0), valid);
+            var idx = vec4<u32>(plane0) + cy * p.wo + cx;
+            var t = g * cout_g * wstride + ky * p.kw + kx;
+            for (var j = 0u; j < cout_g; j++) {
+                let gv = vec4<f32>(in0[idx.x], in0[idx.y], in0[idx.z], in0[idx.w]) * mask;
                 c0 += in1[t + l0] * gv; c1 += in1[t + l1] * gv;
                 c2 += in1[t + l2] * gv; c3 += in1[t + l3] * gv;
                 c4 += in1[t + l4] * gv; c5 += in1[t + l5] * gv;
                 c6 += in1[t + l6] * gv; c7 += in1[t + l7] * gv;
-                tx += 1;
+                idx += vec4<u32>(howo);
+                t += wstride;
             }
-            ty += 1;
+            tx += 1;
         }
+        ty += 1;
     }
     // Scatter the class's columns back to (iy, ix) = (py + stride_h * qy, px + stride_w * qx).
     let rows = min(8u, cin_g - cl0);
@@ -287,7 +302,7 @@ fn conv2d_input_grad_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loc
 
 // Weight gradient with split-K: rows = 8 output channels, columns = (input channel of the
 // group, ky, kx) flattened; the sum over batch and output pixels is cut into chunks of
-// k_chunk, one per wid.z, each writing its own partial slice [wid.z, c_out, c_in/g, kh, kw]
+// k_chunk (image, output row) pairs, one per wid.z, each writing its own partial slice [wid.z, c_out, c_in/g, kh, kw]
 // that the caller then sums. The 8 values of gy per step are the same for every
 // invocation. in0 = x, in1 = gy. Needs 8 consecutive output channels in one group.
 // Dispatch (ceil(c_in / groups * kh * kw / 256), ceil(c_out / 8), splits).
@@ -318,21 +333,28 @@ fn conv2d_weight_grad_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(lo
     let o7 = min(co0 + 7u, last) * npix;
     var c0 = vec4<f32>(); var c1 = vec4<f32>(); var c2 = vec4<f32>(); var c3 = vec4<f32>();
     var c4 = vec4<f32>(); var c5 = vec4<f32>(); var c6 = vec4<f32>(); var c7 = vec4<f32>();
-    let k_end = min((wid.z + 1u) * p.k_chunk, p.n * npix);
-    for (var k = wid.z * p.k_chunk; k < k_end; k++) {
-        let b = k / npix;
-        let pix = k - b * npix;
-        let oy = pix / p.wo;
-        let ox = pix - oy * p.wo;
+    // wid.z owns k_chunk consecutive (image, output row) pairs; each row is walked pixel by
+    // pixel with addresses advanced by a fixed step.
+    let row_end = min((wid.z + 1u) * p.k_chunk, p.n * p.ho);
+    for (var row = wid.z * p.k_chunk; row < row_end; row++) {
+        let b = row / p.ho;
+        let oy = row - b * p.ho;
         let iy = vec4<i32>(i32(oy * p.stride_h)) + dy;
-        let ix = vec4<i32>(i32(ox * p.stride_w)) + dx;
-        let valid = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(i32(p.h))) & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(i32(p.w)));
-        let xv = gather4(xplane + b * p.c_in * p.h * p.w, iy, ix, valid, p.h, p.w);
-        let gb = b * p.c_out * npix + pix;
-        c0 += in1[gb + o0] * xv; c1 += in1[gb + o1] * xv;
-        c2 += in1[gb + o2] * xv; c3 += in1[gb + o3] * xv;
-        c4 += in1[gb + o4] * xv; c5 += in1[gb + o5] * xv;
-        c6 += in1[gb + o6] * xv; c7 += in1[gb + o7] * xv;
+        let vy = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(i32(p.h)));
+        let rowbase = xplane + b * p.c_in * p.h * p.w + vec4<u32>(clamp(iy, vec4<i32>(0), vec4<i32>(i32(p.h) - 1))) * p.w;
+        var gb = b * p.c_out * npix + oy * p.wo;
+        var ix = dx;
+        for (var ox = 0u; ox < p.wo; ox++) {
+            let valid = vy & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(i32(p.w)));
+            let idx = rowbase + vec4<u32>(clamp(ix, vec4<i32>(0), vec4<i32>(i32(p.w) - 1)));
+            let xv = select(vec4<f32>(0.0), vec4<f32>(in0[idx.x], in0[idx.y], in0[idx.z], in0[idx.w]), valid);
+            c0 += in1[gb + o0] * xv; c1 += in1[gb + o1] * xv;
+            c2 += in1[gb + o2] * xv; c3 += in1[gb + o3] * xv;
+            c4 += in1[gb + o4] * xv; c5 += in1[gb + o5] * xv;
+            c6 += in1[gb + o6] * xv; c7 += in1[gb + o7] * xv;
+            gb += 1u;
+            ix += vec4<i32>(i32(p.stride_w));
+        }
     }
     let base = (wid.z * p.c_out + co0) * cols;
     store4(co0, p.c_out, base, r0, cols, c0);

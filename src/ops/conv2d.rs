@@ -277,9 +277,11 @@ fn weight_grad_split_k(
 ) -> Result<(Vec<usize>, Rc<crate::gpu::Storage>)> {
     let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
     let tiles = cols.div_ceil(256) * geo.c_out.div_ceil(8);
-    let k = geo.n * geo.ho * geo.wo;
-    // At least ~256 workgroups in all, but no chunk shorter than 64 positions.
-    let splits = 256usize.div_ceil(tiles).clamp(1, k.div_ceil(64).max(1));
+    // Chunks are whole output rows; at least ~256 workgroups in all, but no chunk shorter
+    // than about 64 output pixels.
+    let k = geo.n * geo.ho;
+    let min_rows = 64usize.div_ceil(geo.wo);
+    let splits = 256usize.div_ceil(tiles).clamp(1, k.div_ceil(min_rows).max(1));
     let k_chunk = k.div_ceil(splits);
     let splits = k.div_ceil(k_chunk);
     let grid = [cols.div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, splits as u32];
