@@ -1,10 +1,14 @@
-//! Instance and batch normalisation with PyTorch's running-statistics rules, written with
-//! reductions and elementwise ops so that gradients of any order follow (a gradient penalty
-//! on a normalising discriminator needs the second order).
+//! Instance and batch normalisation (shaders/norm.wgsl) with PyTorch's running-statistics
+//! rules. The forward is one fused kernel per call. The backward is a fused kernel when no
+//! graph of the gradient is being recorded, and otherwise the same analytic formula written
+//! in tensor ops, with the statistics recomputed from x, so that a gradient penalty on a
+//! normalising discriminator can differentiate it again.
 
-use crate::autograd::no_grad;
+use crate::autograd::{is_grad_enabled, no_grad};
 use crate::error::{Error, Result};
+use crate::gpu::{linear_groups, shaders::NORM, Storage};
 use crate::tensor::Tensor;
+use std::rc::Rc;
 
 /// Running statistics of a norm layer (buffers, updated in place in train mode).
 pub struct RunningStats<'a> {
@@ -14,21 +18,75 @@ pub struct RunningStats<'a> {
     pub momentum: f32,
 }
 
-fn check(op: &'static str, x: &Tensor, params: &[Option<&Tensor>]) -> Result<usize> {
-    if x.rank() != 4 {
-        return Err(Error::Rank {
-            op,
-            expected: "a 4-D input [n, c, h, w]".into(),
-            shape: x.shape().to_vec(),
-        });
+/// Which elements share a statistic.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// One statistic per (n, c) plane.
+    Instance,
+    /// One statistic per channel, over (n, h, w).
+    Batch,
+}
+
+#[derive(Clone, Copy)]
+struct Layout {
+    kind: Kind,
+    n: usize,
+    c: usize,
+    hw: usize,
+    eps: f32,
+}
+
+impl Layout {
+    fn stats(&self) -> usize {
+        match self.kind {
+            Kind::Instance => self.n * self.c,
+            Kind::Batch => self.c,
+        }
     }
-    let c = x.shape()[1];
+    /// Elements per statistic.
+    fn count(&self) -> usize {
+        match self.kind {
+            Kind::Instance => self.hw,
+            Kind::Batch => self.n * self.hw,
+        }
+    }
+    /// The axes a statistic reduces over.
+    fn axes(&self) -> &'static [isize] {
+        match self.kind {
+            Kind::Instance => &[2, 3],
+            Kind::Batch => &[0, 2, 3],
+        }
+    }
+    fn params(&self, has_weight: bool, has_bias: bool) -> [u32; 8] {
+        let (count, stride) = match self.kind {
+            Kind::Instance => (1, 0),
+            Kind::Batch => (self.n, self.c),
+        };
+        [
+            count as u32,
+            stride as u32,
+            self.hw as u32,
+            self.c as u32,
+            self.eps.to_bits(),
+            has_weight as u32,
+            has_bias as u32,
+            0,
+        ]
+    }
+}
+
+fn check(op: &'static str, x: &Tensor, params: &[Option<&Tensor>]) -> Result<[usize; 4]> {
+    let shape = <[usize; 4]>::try_from(x.shape()).map_err(|_| Error::Rank {
+        op,
+        expected: "a 4-D input [n, c, h, w]".into(),
+        shape: x.shape().to_vec(),
+    })?;
     for p in params.iter().flatten() {
-        if p.shape() != [c] {
+        if p.shape() != [shape[1]] {
             return Err(Error::ShapeMismatch { op, lhs: x.shape().to_vec(), rhs: p.shape().to_vec() });
         }
     }
-    Ok(c)
+    Ok(shape)
 }
 
 /// (x - mean)·rsqrt(var + eps)·weight + bias, with mean and var broadcastable to x.
@@ -51,17 +109,158 @@ fn apply(
     Ok(y)
 }
 
-/// Updates running statistics from per-channel batch values [c].
-fn update(stats: &RunningStats, mean: &Tensor, unbiased_var: &Tensor) -> Result<()> {
+/// One dispatch of a norm kernel: a workgroup per statistic.
+fn launch(
+    entry: &'static str,
+    inputs: [&Tensor; 4],
+    layout: &Layout,
+    flags: (bool, bool),
+) -> Result<(Storage, Storage)> {
+    let device = inputs[0].device();
+    let out = device.alloc(inputs[0].numel())?;
+    let stats = device.alloc(2 * layout.stats())?;
+    if inputs[0].numel() > 0 {
+        let s = inputs.map(|t| t.storage());
+        let groups = linear_groups(layout.stats(), 1);
+        let params = layout.params(flags.0, flags.1);
+        device.dispatch(&NORM, entry, &[], &[&s[0], &s[1], &s[2], &s[3]], &[&out, &stats], &params, groups);
+    }
+    Ok((out, stats))
+}
+
+/// The normalised output of the fused forward, and its per-statistic (mean, rstd).
+fn forward(
+    x: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    layout: Layout,
+) -> Result<(Tensor, Tensor)> {
+    let (out, stats) = launch(
+        "norm_forward",
+        [x, weight.unwrap_or(x), bias.unwrap_or(x), x],
+        &layout,
+        (weight.is_some(), bias.is_some()),
+    )?;
+    let stats = Tensor::from_storage(x.device(), vec![layout.stats(), 2], Rc::new(stats));
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    let saved = stats.clone();
+    let (has_w, has_b) = (weight.is_some(), bias.is_some());
+    let y = Tensor::from_op(x.shape().to_vec(), out, "norm", &inputs, move |inp, _, g| {
+        let w = has_w.then(|| &inp[1]);
+        let (gx, gw, gb) = if is_grad_enabled() {
+            composite_backward(&inp[0], w, g, &layout)?
+        } else {
+            fused_backward(&inp[0], w, g, &saved, &layout)?
+        };
+        let mut grads = vec![Some(gx)];
+        if has_w {
+            grads.push(Some(gw));
+        }
+        if has_b {
+            grads.push(Some(gb));
+        }
+        Ok(grads)
+    });
+    Ok((y, stats))
+}
+
+/// Per-channel sums [c] of per-statistic values [stats].
+fn per_channel(values: &Tensor, layout: &Layout) -> Result<Tensor> {
+    match layout.kind {
+        Kind::Instance => values.reshape(&[layout.n, layout.c])?.sum(&[0], false),
+        Kind::Batch => Ok(values.clone()),
+    }
+}
+
+fn fused_backward(
+    x: &Tensor,
+    w: Option<&Tensor>,
+    g: &Tensor,
+    stats: &Tensor,
+    layout: &Layout,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let (gx, sums) = launch("norm_backward", [x, g, stats, w.unwrap_or(x)], layout, (w.is_some(), false))?;
+    let gx = Tensor::from_storage(x.device(), x.shape().to_vec(), Rc::new(gx));
+    let sums = Tensor::from_storage(x.device(), vec![layout.stats(), 2], Rc::new(sums));
+    let gb = per_channel(&sums.narrow(1, 0, 1)?.reshape(&[layout.stats()])?, layout)?;
+    let gw = per_channel(&sums.narrow(1, 1, 1)?.reshape(&[layout.stats()])?, layout)?;
+    Ok((gx, gw, gb))
+}
+
+/// The same gradients in tensor ops: dx = rstd/n·(n·dxhat - Σdxhat - xhat·Σ(dxhat·xhat)).
+fn composite_backward(
+    x: &Tensor,
+    w: Option<&Tensor>,
+    g: &Tensor,
+    layout: &Layout,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let axes = layout.axes();
+    let n = layout.count() as f32;
+    let mean = x.mean(axes, true)?;
+    let rstd = x.var(axes, false, true)?.add_scalar(layout.eps)?.rsqrt()?;
+    let xhat = x.sub(&mean)?.mul(&rstd)?;
+    let c = layout.c;
+    let dxhat = match w {
+        Some(w) => g.mul(&w.reshape(&[1, c, 1, 1])?)?,
+        None => g.clone(),
+    };
+    let inner = dxhat
+        .mul_scalar(n)?
+        .sub(&dxhat.sum(axes, true)?)?
+        .sub(&xhat.mul(&dxhat.mul(&xhat)?.sum(axes, true)?)?)?;
+    let gx = inner.mul(&rstd.mul_scalar(1.0 / n)?)?;
+    let gw = g.mul(&xhat)?.sum(&[0, 2, 3], false)?;
+    let gb = g.sum(&[0, 2, 3], false)?;
+    Ok((gx, gw, gb))
+}
+
+/// Updates running statistics from the per-statistic (mean, rstd) of the batch.
+fn update(running: &RunningStats, stats: &Tensor, layout: &Layout) -> Result<()> {
     no_grad(|| {
-        let m = stats.momentum;
-        stats.mean.assign(&stats.mean.mul_scalar(1.0 - m)?.add(&mean.detach().mul_scalar(m)?)?)?;
-        stats.var.assign(&stats.var.mul_scalar(1.0 - m)?.add(&unbiased_var.detach().mul_scalar(m)?)?)
+        let k = layout.stats();
+        let mean = stats.narrow(1, 0, 1)?.reshape(&[k])?;
+        let biased = stats.narrow(1, 1, 1)?.reshape(&[k])?.powf(-2.0)?.add_scalar(-layout.eps)?;
+        let count = layout.count() as f32;
+        let unbiased = biased.mul_scalar(count / (count - 1.0).max(1.0))?;
+        let scale = match layout.kind {
+            Kind::Instance => 1.0 / layout.n as f32,
+            Kind::Batch => 1.0,
+        };
+        let (mean, var) = (
+            per_channel(&mean, layout)?.mul_scalar(scale)?,
+            per_channel(&unbiased, layout)?.mul_scalar(scale)?,
+        );
+        let m = running.momentum;
+        running.mean.assign(&running.mean.mul_scalar(1.0 - m)?.add(&mean.mul_scalar(m)?)?)?;
+        running.var.assign(&running.var.mul_scalar(1.0 - m)?.add(&var.mul_scalar(m)?)?)
     })
 }
 
-fn running_view(stats: &RunningStats, c: usize) -> Result<(Tensor, Tensor)> {
-    Ok((stats.mean.reshape(&[1, c, 1, 1])?, stats.var.reshape(&[1, c, 1, 1])?))
+#[allow(clippy::too_many_arguments)]
+fn normalise(
+    op: &'static str,
+    kind: Kind,
+    x: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    running: Option<RunningStats>,
+    training: bool,
+    eps: f32,
+) -> Result<Tensor> {
+    let [n, c, h, w] =
+        check(op, x, &[weight, bias, running.as_ref().map(|r| r.mean), running.as_ref().map(|r| r.var)])?;
+    if let (Some(stats), false) = (&running, training) {
+        let (mean, var) = (stats.mean.reshape(&[1, c, 1, 1])?, stats.var.reshape(&[1, c, 1, 1])?);
+        return apply(x, &mean, &var, weight, bias, eps);
+    }
+    let layout = Layout { kind, n, c, hw: h * w, eps };
+    let (y, stats) = forward(x, weight, bias, layout)?;
+    if let Some(r) = &running {
+        update(r, &stats, &layout)?;
+    }
+    Ok(y)
 }
 
 impl Tensor {
@@ -76,26 +275,7 @@ impl Tensor {
         training: bool,
         eps: f32,
     ) -> Result<Tensor> {
-        let c = check(
-            "instance_norm",
-            self,
-            &[weight, bias, running.as_ref().map(|r| r.mean), running.as_ref().map(|r| r.var)],
-        )?;
-        if let (Some(stats), false) = (&running, training) {
-            let (mean, var) = running_view(stats, c)?;
-            return apply(self, &mean, &var, weight, bias, eps);
-        }
-        let mean = self.mean(&[2, 3], true)?;
-        let var = self.var(&[2, 3], false, true)?;
-        if let Some(stats) = &running {
-            let unbiased = no_grad(|| self.var(&[2, 3], true, false))?;
-            update(
-                stats,
-                &mean.reshape(&self.shape()[..2])?.mean(&[0], false)?,
-                &unbiased.mean(&[0], false)?,
-            )?;
-        }
-        apply(self, &mean, &var, weight, bias, eps)
+        normalise("instance_norm", Kind::Instance, self, weight, bias, running, training, eps)
     }
 
     /// `BatchNorm2d`: each channel normalised over (n, h, w). Train mode uses the batch's
@@ -109,21 +289,6 @@ impl Tensor {
         training: bool,
         eps: f32,
     ) -> Result<Tensor> {
-        let c = check(
-            "batch_norm",
-            self,
-            &[weight, bias, running.as_ref().map(|r| r.mean), running.as_ref().map(|r| r.var)],
-        )?;
-        if let (Some(stats), false) = (&running, training) {
-            let (mean, var) = running_view(stats, c)?;
-            return apply(self, &mean, &var, weight, bias, eps);
-        }
-        let mean = self.mean(&[0, 2, 3], true)?;
-        let var = self.var(&[0, 2, 3], false, true)?;
-        if let Some(stats) = &running {
-            let unbiased = no_grad(|| self.var(&[0, 2, 3], true, false))?;
-            update(stats, &mean.reshape(&[c])?, &unbiased)?;
-        }
-        apply(self, &mean, &var, weight, bias, eps)
+        normalise("batch_norm", Kind::Batch, self, weight, bias, running, training, eps)
     }
 }

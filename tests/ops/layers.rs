@@ -77,3 +77,24 @@ fn dropout_is_seeded_scaled_and_off_in_eval() {
     assert_eq!(x.dropout(0.25, false).unwrap().to_vec().unwrap(), vec![1.0; 20_000]);
     assert!(x.dropout(1.0, true).is_err());
 }
+
+/// `check_case` records gradients with `create_graph`, which takes the norms' tensor-op
+/// backward; plain gradients take the fused kernel, checked here against the same goldens.
+#[test]
+fn fused_norm_backward_matches_pytorch() {
+    type F = fn(&[Tensor]) -> gantry::Result<Tensor>;
+    let cases: [(&str, usize, F); 3] = [
+        ("instance_norm", 1, |x| x[0].instance_norm(None, None, None, true, 1e-5)),
+        ("instance_norm_affine", 3, |x| x[0].instance_norm(Some(&x[1]), Some(&x[2]), None, true, 1e-5)),
+        ("batch_norm_train", 3, |x| x[0].batch_norm(Some(&x[1]), Some(&x[2]), None, true, 1e-5)),
+    ];
+    for (case, inputs, f) in cases {
+        let xs: Vec<Tensor> = (0..inputs).map(|i| load(&format!("{case}.in{i}")).requires_grad_()).collect();
+        let loss = f(&xs).unwrap().mul(&load(&format!("{case}.w"))).unwrap().sum_all().unwrap();
+        let grads = gantry::grad(&[loss], &xs, false).unwrap();
+        for (i, g) in grads.iter().enumerate() {
+            assert!(!g.requires_grad());
+            assert_close(g, &format!("{case}.grad{i}"), NORM);
+        }
+    }
+}
