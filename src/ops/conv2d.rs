@@ -140,7 +140,7 @@ impl Geometry {
 
     /// Whether 8 consecutive output channels always share a group.
     fn out_rows_share_group(&self) -> bool {
-        self.opts.groups == 1 || (self.c_out / self.opts.groups) % 8 == 0
+        self.opts.groups == 1 || (self.c_out / self.opts.groups).is_multiple_of(8)
     }
 }
 
@@ -238,7 +238,7 @@ fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
 /// <dz, convᵀ(gy, w)> = <conv(dz, w), gy> = <conv_weight_grad(dz, gy), w>.
 fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     let cin_g = geo.c_in / geo.opts.groups;
-    let fits = geo.opts.dilation == (1, 1) && (geo.opts.groups == 1 || cin_g % 8 == 0);
+    let fits = geo.opts.dilation == (1, 1) && (geo.opts.groups == 1 || cin_g.is_multiple_of(8));
     let (entry, grid) = if geo.blocked() && fits {
         let (sh, sw) = geo.opts.stride;
         let class_pixels = geo.h.div_ceil(sh) * geo.w.div_ceil(sw);

@@ -1,5 +1,7 @@
-//! Matrix products, 2-D and batched (shaders/matmul.wgsl). Gradients are products again:
-//! dA = dC·Bᵀ and dB = Aᵀ·dC, summed over a broadcast batch.
+//! Matrix products, 2-D and batched (shaders/matmul.wgsl). The kernels read both operands
+//! through strides, so a transposed operand costs no copy: the primitive is
+//! C = op(A)·op(B) with op = identity or transpose, and its gradients are products of the
+//! same kind, summed over a broadcast batch.
 
 use crate::error::{Error, Result};
 use crate::gpu::{shaders::MATMUL, Storage};
@@ -12,32 +14,48 @@ pub enum MatmulKernel {
     Blocked,
 }
 
-/// The batch, rows and columns of a matrix operand: rank 2 is one matrix, rank 3 a batch.
-fn dims(t: &Tensor, side: &str) -> Result<(Option<usize>, usize, usize)> {
-    match *t.shape() {
-        [r, c] => Ok((None, r, c)),
-        [b, r, c] => Ok((Some(b), r, c)),
-        _ => Err(Error::Rank {
-            op: "matmul",
-            expected: format!("a 2-D or 3-D {side} operand"),
-            shape: t.shape().to_vec(),
-        }),
-    }
+/// An operand as the product sees it: batch, rows, columns, and the strides to read
+/// element (batch, row, column) from its storage.
+struct View {
+    batch: Option<usize>,
+    rows: usize,
+    cols: usize,
+    strides: [usize; 3],
 }
 
-fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, Storage)> {
+fn view(t: &Tensor, transposed: bool, side: &str) -> Result<View> {
+    let (batch, r, c) = match *t.shape() {
+        [r, c] => (None, r, c),
+        [b, r, c] => (Some(b), r, c),
+        _ => {
+            return Err(Error::Rank {
+                op: "matmul",
+                expected: format!("a 2-D or 3-D {side} operand"),
+                shape: t.shape().to_vec(),
+            })
+        }
+    };
+    let batch_stride = if batch.is_some() { r * c } else { 0 };
+    Ok(if transposed {
+        View { batch, rows: c, cols: r, strides: [batch_stride, 1, c] }
+    } else {
+        View { batch, rows: r, cols: c, strides: [batch_stride, c, 1] }
+    })
+}
+
+fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> Result<(Vec<usize>, Storage)> {
     a.same_device("matmul", &[b])?;
-    let (ba, m, k) = dims(a, "left")?;
-    let (bb, k2, n) = dims(b, "right")?;
+    let (va, vb) = (view(a, ta, "left")?, view(b, tb, "right")?);
     let mismatch = || Error::ShapeMismatch { op: "matmul", lhs: a.shape().to_vec(), rhs: b.shape().to_vec() };
-    if k != k2 {
+    if va.cols != vb.rows {
         return Err(mismatch());
     }
-    let batch = match (ba, bb) {
+    let batch = match (va.batch, vb.batch) {
         (Some(x), Some(y)) if x != y => return Err(mismatch()),
         (Some(x), _) | (None, Some(x)) => Some(x),
         (None, None) => None,
     };
+    let (m, k, n) = (va.rows, va.cols, vb.cols);
     let shape = match batch {
         Some(bs) => vec![bs, m, n],
         None => vec![m, n],
@@ -45,9 +63,9 @@ fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, S
     let bs = batch.unwrap_or(1);
     let out = a.device().alloc(bs * m * n)?;
     if bs * m * n > 0 {
-        let a_batch = if ba.is_some() { m * k } else { 0 };
-        let b_batch = if bb.is_some() { k * n } else { 0 };
-        let params = [m, n, k, bs, a_batch, k, 1, b_batch, n, 1, 0, 0].map(|v| v as u32);
+        let [ab, ar, ac] = va.strides;
+        let [bb, br, bc] = vb.strides;
+        let params = [m, n, k, bs, ab, ar, ac, bb, br, bc, 0, 0].map(|v| v as u32);
         // Each kernel's tile of C per workgroup (columns, rows); see shaders/matmul.wgsl.
         let (entry, tile) = match kernel {
             MatmulKernel::Naive => ("matmul_naive", (16, 16)),
@@ -60,6 +78,18 @@ fn launch(a: &Tensor, b: &Tensor, kernel: MatmulKernel) -> Result<(Vec<usize>, S
     Ok((shape, out))
 }
 
+/// C = op(A)·op(B). With A' = op(A), B' = op(B): dA' = G·B'ᵀ and dB' = A'ᵀ·G, and a
+/// transposed operand's gradient is the transpose of that, which is again such a product.
+fn matmul_t(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> Result<Tensor> {
+    let (shape, out) = launch(a, b, ta, tb, kernel)?;
+    Ok(Tensor::from_op(shape, out, "matmul", &[a, b], move |inp, _, g| {
+        let (a, b) = (&inp[0], &inp[1]);
+        let ga = if ta { matmul_t(b, g, tb, true, kernel)? } else { matmul_t(g, b, false, !tb, kernel)? };
+        let gb = if tb { matmul_t(g, a, true, ta, kernel)? } else { matmul_t(a, g, !ta, false, kernel)? };
+        Ok(vec![Some(ga.sum_to(a.shape())?), Some(gb.sum_to(b.shape())?)])
+    }))
+}
+
 impl Tensor {
     /// The matrix product: [m, k]·[k, n], or batched [b, m, k]·[b, k, n] where either side
     /// may be a single matrix shared by the batch.
@@ -69,12 +99,6 @@ impl Tensor {
 
     /// [`Tensor::matmul`] with a chosen kernel (for tests and benchmarks).
     pub fn matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
-        let (shape, out) = launch(self, other, kernel)?;
-        Ok(Tensor::from_op(shape, out, "matmul", &[self, other], move |inp, _, g| {
-            let (a, b) = (&inp[0], &inp[1]);
-            let ga = g.matmul_with(&b.transpose(-1, -2)?, kernel)?.sum_to(a.shape())?;
-            let gb = a.transpose(-1, -2)?.matmul_with(g, kernel)?.sum_to(b.shape())?;
-            Ok(vec![Some(ga), Some(gb)])
-        }))
+        matmul_t(self, other, false, false, kernel)
     }
 }

@@ -109,7 +109,7 @@ impl Tensor {
     pub fn glu(&self, axis: isize) -> Result<Tensor> {
         let ax = crate::tensor::shape::axis("glu", axis, self.shape())?;
         let size = self.shape()[ax];
-        if size % 2 != 0 {
+        if !size.is_multiple_of(2) {
             return Err(Error::Invalid {
                 op: "glu",
                 msg: format!("axis {ax} of {:?} has odd length", self.shape()),
