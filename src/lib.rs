@@ -11,6 +11,7 @@ pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod ops;
+pub mod optim;
 pub mod tensor;
 
 pub use autograd::{grad, no_grad, NoGradGuard};

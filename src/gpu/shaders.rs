@@ -34,7 +34,9 @@ family!(GATHER, "gather", 2, 1);
 family!(CONV2D, "conv2d", 2, 1);
 family!(PAD, "pad", 1, 1);
 family!(NORM, "norm", 4, 2);
+family!(OPTIM, "optim", 1, 3);
 
 /// Every family, for tools that walk them all.
-pub const ALL: &[&Family] =
-    &[&FILL, &RANDOM, &UNARY, &BINARY, &SELECT, &REDUCE, &MATMUL, &SHAPE, &GATHER, &CONV2D, &PAD, &NORM];
+pub const ALL: &[&Family] = &[
+    &FILL, &RANDOM, &UNARY, &BINARY, &SELECT, &REDUCE, &MATMUL, &SHAPE, &GATHER, &CONV2D, &PAD, &NORM, &OPTIM,
+];

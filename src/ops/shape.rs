@@ -52,6 +52,14 @@ impl Tensor {
         }))
     }
 
+    /// A copy with its own storage (the identity for gradients).
+    pub fn copy(&self) -> Result<Tensor> {
+        let out = self.device().alloc(self.numel())?;
+        let s = strides4(&strides(self.shape()));
+        copy_region(self, &self.storage(), &out, self.shape(), (0, s), (0, s));
+        Ok(Tensor::from_op(self.shape().to_vec(), out, "copy", &[self], |_, _, g| Ok(vec![Some(g.clone())])))
+    }
+
     /// Inserts an axis of size 1 at `at`.
     pub fn unsqueeze(&self, at: usize) -> Result<Tensor> {
         if at > self.rank() {

@@ -141,13 +141,25 @@ impl Tensor {
         self.0.grad.replace(None);
     }
 
-    pub(crate) fn set_grad(&self, grad: Option<Tensor>) {
+    /// Sets the accumulated gradient (optimizer tests, custom training loops).
+    pub fn set_grad(&self, grad: Option<Tensor>) {
         self.0.grad.replace(grad);
     }
 
     /// The same values with no history: gradients stop here.
     pub fn detach(&self) -> Tensor {
         Tensor::from_storage(&self.0.device, self.0.shape.clone(), self.storage().clone())
+    }
+
+    /// Gives this tensor a storage of its own if it shares one (after `assign`, `reshape` or
+    /// `detach`), so that an in-place update changes no other tensor.
+    pub(crate) fn make_unique(&self) -> Result<()> {
+        if Rc::strong_count(&self.storage()) > 1 {
+            let copy = crate::autograd::no_grad(|| self.copy())?;
+            let storage = copy.storage().clone();
+            self.0.storage.replace(storage);
+        }
+        Ok(())
     }
 
     /// Replaces this leaf's value with `value`'s (same shape), keeping its identity, so

@@ -8,6 +8,7 @@ mod elementwise;
 mod errors;
 mod layers;
 mod matmul;
+mod optim;
 mod random;
 mod reduce;
 mod shape;

@@ -22,7 +22,7 @@ OUT = {}
 
 
 def put(name, t):
-    OUT[name] = t.detach().to(torch.float32).contiguous()
+    OUT[name] = t.detach().to(torch.float32).clone().contiguous()
 
 
 def leaf(name, t):
@@ -241,6 +241,49 @@ record("resize_nearest", lambda x: F.interpolate(x, size=(7, 4), mode="nearest")
 record("upsample_bilinear", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), [torch.randn(2, 3, 4, 5)])
 record("resize_bilinear", lambda x: F.interpolate(x, size=(7, 4), mode="bilinear", align_corners=False), [torch.randn(1, 2, 5, 6)])
 record("glu", lambda x: F.glu(x, 1), [torch.randn(2, 6, 3, 4)])
+
+# ---- optimizers, schedules, EMA (appended; earlier draws do not move) ----
+# Each run: two parameters, five steps with fixed gradients; parameters after every step.
+torch.set_default_dtype(torch.float32)  # optimizers run in f32, as gantry's do
+OPTIMS = {
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.5, 0.999)),
+    "adam_wd": lambda ps: torch.optim.Adam(ps, lr=0.003, weight_decay=0.1),
+    "sgd_momentum": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+    "sgd_nesterov_wd": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "sgd_dampening": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.1),
+}
+for name, make in OPTIMS.items():
+    ps = [torch.randn(5, 7).requires_grad_(), torch.randn(3).requires_grad_()]
+    for i, p in enumerate(ps):
+        put(f"{name}.p{i}", p)
+    opt = make(ps)
+    for step in range(5):
+        for i, p in enumerate(ps):
+            p.grad = torch.randn(p.shape)
+            put(f"{name}.step{step}.g{i}", p.grad)
+        opt.step()
+        for i, p in enumerate(ps):
+            put(f"{name}.step{step}.p{i}", p)
+
+def lrs(make_sched, epochs=30):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=2e-4)
+    sched = make_sched(opt)
+    out = []
+    for _ in range(epochs):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return torch.tensor(out, dtype=torch.float64)
+
+put("sched.linear", lrs(lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0 - max(0, e + 1 - 10) / float(15 + 1))))
+put("sched.step", lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.1)))
+put("sched.cosine", lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=20)))
+
+p, e = torch.randn(4, 6), torch.randn(4, 6)
+put("ema.p", p)
+put("ema.e", e)
+put("ema.out", torch.lerp(p, e, 0.999))
 
 path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
 save_file(OUT, os.path.normpath(path))

@@ -1,0 +1,99 @@
+//! Optimizers over five steps, schedules over a run, and EMA, against PyTorch.
+
+use crate::common::{assert_close, assert_values, golden, load, Tol};
+use gantry::optim::{cosine, cyclegan_linear, ema_update, step_lr, Adam, AdamConfig, Sgd, SgdConfig};
+use gantry::Tensor;
+
+/// Five dependent f32 updates; Adam divides by sqrt(v) + eps.
+const OPTIM: Tol = Tol { atol: 1e-6, rtol: 1e-5 };
+
+enum Opt {
+    Adam(Adam),
+    Sgd(Sgd),
+}
+
+fn run(case: &str, make: impl Fn(Vec<Tensor>) -> Opt) {
+    let params: Vec<Tensor> = (0..2).map(|i| load(&format!("{case}.p{i}")).requires_grad_()).collect();
+    let mut opt = make(params.clone());
+    for step in 0..5 {
+        for (i, p) in params.iter().enumerate() {
+            p.set_grad(Some(load(&format!("{case}.step{step}.g{i}"))));
+        }
+        match &mut opt {
+            Opt::Adam(a) => a.step().unwrap(),
+            Opt::Sgd(s) => s.step().unwrap(),
+        }
+        for (i, p) in params.iter().enumerate() {
+            assert_close(p, &format!("{case}.step{step}.p{i}"), OPTIM);
+        }
+    }
+}
+
+#[test]
+fn adam_with_and_without_weight_decay() {
+    run("adam", |ps| Opt::Adam(Adam::new(ps, AdamConfig::new(0.01).betas(0.5, 0.999))));
+    run("adam_wd", |ps| Opt::Adam(Adam::new(ps, AdamConfig::new(0.003).weight_decay(0.1))));
+}
+
+#[test]
+fn sgd_momentum_nesterov_dampening() {
+    run("sgd_momentum", |ps| Opt::Sgd(Sgd::new(ps, SgdConfig::new(0.05).momentum(0.9))));
+    run("sgd_nesterov_wd", |ps| {
+        Opt::Sgd(Sgd::new(ps, SgdConfig::new(0.05).momentum(0.9).nesterov(true).weight_decay(0.01)))
+    });
+    run("sgd_dampening", |ps| Opt::Sgd(Sgd::new(ps, SgdConfig::new(0.05).momentum(0.9).dampening(0.1))));
+}
+
+#[test]
+fn adam_state_round_trips_and_resumes_identically() {
+    let case = "adam";
+    let fresh =
+        || -> Vec<Tensor> { (0..2).map(|i| load(&format!("{case}.p{i}")).requires_grad_()).collect() };
+    let config = AdamConfig::new(0.01).betas(0.5, 0.999);
+    let (a, b) = (fresh(), fresh());
+    let mut first = Adam::new(a.clone(), config);
+    for step in 0..2 {
+        for (i, p) in a.iter().enumerate() {
+            p.set_grad(Some(load(&format!("{case}.step{step}.g{i}"))));
+        }
+        first.step().unwrap();
+    }
+    // A second optimizer restored from the first's state, over parameters with the same
+    // values, continues exactly where the first left off.
+    for (pb, pa) in b.iter().zip(&a) {
+        pb.assign(&pa.copy().unwrap()).unwrap();
+    }
+    let mut resumed = Adam::new(b.clone(), config);
+    resumed.load_state_dict(&first.state_dict().unwrap()).unwrap();
+    for step in 2..5 {
+        for (i, p) in b.iter().enumerate() {
+            p.set_grad(Some(load(&format!("{case}.step{step}.g{i}"))));
+        }
+        resumed.step().unwrap();
+    }
+    for (i, p) in b.iter().enumerate() {
+        assert_close(p, &format!("{case}.step4.p{i}"), OPTIM);
+    }
+    assert!(a[0].to_vec().unwrap() != b[0].to_vec().unwrap(), "the optimizers own separate parameters");
+}
+
+#[test]
+fn schedules_match_pytorch_schedulers() {
+    let check = |name: &str, f: &dyn Fn(usize) -> f32| {
+        let (shape, expected) = golden(name);
+        let actual: Vec<f32> = (0..expected.len()).map(f).collect();
+        assert_values(name, &actual, shape, expected, shape, Tol { atol: 1e-10, rtol: 1e-6 });
+    };
+    check("sched.linear", &|e| 2e-4 * cyclegan_linear(e, 1, 10, 15));
+    check("sched.step", &|e| step_lr(2e-4, e, 7, 0.1));
+    check("sched.cosine", &|e| cosine(2e-4, e, 20, 0.0));
+    assert_eq!(gantry::optim::linear_decay(1.0, 50, 100), 0.5);
+    assert_eq!(gantry::optim::linear_decay(1.0, 150, 100), 0.0);
+}
+
+#[test]
+fn ema_is_the_references_lerp() {
+    let (p, e) = (load("ema.p"), load("ema.e"));
+    ema_update(std::slice::from_ref(&e), std::slice::from_ref(&p), 0.999).unwrap();
+    assert_close(&e, "ema.out", Tol { atol: 1e-6, rtol: 1e-6 });
+}
