@@ -30,6 +30,9 @@ pub enum Error {
     /// Autograd was asked for a gradient that is not defined.
     #[error("autograd: {0}")]
     Grad(String),
+    /// A file could not be read or written, or its contents are malformed.
+    #[error("{path}: {msg}")]
+    File { path: String, msg: String },
     /// Reading a GPU buffer back to the host failed.
     #[error("readback failed: {0}")]
     Readback(String),

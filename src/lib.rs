@@ -10,6 +10,7 @@ pub mod autograd;
 pub mod bench;
 pub mod error;
 pub mod gpu;
+pub mod io;
 pub mod ops;
 pub mod optim;
 pub mod tensor;

@@ -2,6 +2,7 @@
 //! and wgpu is linked once.
 
 mod autograd;
+mod checkpoints;
 mod common;
 mod conv;
 mod elementwise;
