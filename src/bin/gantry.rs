@@ -20,6 +20,21 @@ enum Command {
     /// List every GPU adapter wgpu can see (respects WGPU_BACKEND), marking the one gantry
     /// would use (GANTRY_ADAPTER=<name substring> picks another).
     Devices,
+    /// List the tensors (name, shape, dtype) of a .pth/.ckpt checkpoint or .safetensors file.
+    Inspect {
+        file: std::path::PathBuf,
+        /// Only this top-level entry of a nested checkpoint (e.g. generator, g_ema).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Write a checkpoint's state dict (or one nested entry of it) as safetensors.
+    Convert {
+        input: std::path::PathBuf,
+        output: std::path::PathBuf,
+        /// Convert only this top-level entry (StarGAN v2's generator, FastGAN's g).
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Time the kernel suite (conv3x3, conv7x7_reflect, conv3x3_s2, convT3x3_s2,
     /// instance_norm, matmul, resnet_g) forward and forward+backward; one JSON object per line.
     Bench {
@@ -78,6 +93,30 @@ fn devices() -> gantry::Result<()> {
     Ok(())
 }
 
+fn inspect(file: &std::path::Path, key: Option<&str>) -> gantry::Result<()> {
+    let tensors = gantry::io::load_any(file, key)?;
+    let mut total = 0usize;
+    for (name, t) in &tensors {
+        println!("{name}\t{:?}\t{}", t.shape, t.dtype);
+        total += t.shape.iter().product::<usize>();
+    }
+    println!("{} tensors, {total} values", tensors.len());
+    Ok(())
+}
+
+fn convert(input: &std::path::Path, output: &std::path::Path, key: Option<&str>) -> gantry::Result<()> {
+    let tensors = gantry::io::load_any(input, key)?;
+    if tensors.is_empty() {
+        return Err(gantry::Error::File {
+            path: input.display().to_string(),
+            msg: "holds no tensors to convert".into(),
+        });
+    }
+    gantry::io::save_host_safetensors(output, &tensors)?;
+    println!("wrote {} tensors to {}", tensors.len(), output.display());
+    Ok(())
+}
+
 fn yes(b: bool) -> &'static str {
     if b {
         "yes"
@@ -91,6 +130,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices => devices(),
         Command::Bench { op, iters, scale } => bench(op, iters, scale),
+        Command::Inspect { file, key } => inspect(&file, key.as_deref()),
+        Command::Convert { input, output, key } => convert(&input, &output, key.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ mod pth;
 mod safetensors;
 mod zip;
 
-pub use self::safetensors::{load_safetensors, parse_safetensors, save_safetensors};
+pub use self::safetensors::{load_safetensors, parse_safetensors, save_host_safetensors, save_safetensors};
 pub use pth::{load_pth, Entry};
 
 use crate::error::{Error, Result};
@@ -50,6 +50,34 @@ pub type NamedTensors = Vec<(String, HostTensor)>;
 
 fn file_error(path: &std::path::Path, msg: impl Into<String>) -> Error {
     Error::File { path: path.display().to_string(), msg: msg.into() }
+}
+
+/// Reads the tensors of a `.safetensors` file or a `torch.save` checkpoint (told apart by
+/// content, not extension); for a checkpoint, `key` picks one top-level entry first.
+pub fn load_any(path: impl AsRef<std::path::Path>, key: Option<&str>) -> Result<NamedTensors> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e.to_string()))?;
+    if !bytes.starts_with(b"PK") {
+        if key.is_some() {
+            return Err(file_error(
+                path,
+                "--key selects an entry of a nested .pth checkpoint; this is a safetensors file",
+            ));
+        }
+        return parse_safetensors(&bytes).map_err(|e| file_error(path, e));
+    }
+    let root = Entry::from_bytes(&bytes).map_err(|e| file_error(path, e))?;
+    let node = match key {
+        None => &root,
+        Some(k) => root.get(k).ok_or_else(|| {
+            let keys: Vec<&str> = match &root {
+                Entry::Dict(items) => items.iter().map(|(k, _)| k.as_str()).collect(),
+                _ => Vec::new(),
+            };
+            file_error(path, format!("no top-level entry {k:?}; the checkpoint has {keys:?}"))
+        })?,
+    };
+    Ok(node.tensors())
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a

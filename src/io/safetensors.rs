@@ -8,21 +8,37 @@ use std::path::Path;
 
 /// Saves tensors as f32 under their names (one sync: every tensor is read back).
 pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) -> Result<()> {
+    let host = tensors
+        .iter()
+        .map(|(name, t)| {
+            let data = HostData::F32(t.to_vec()?);
+            Ok((name.clone(), HostTensor { shape: t.shape().to_vec(), dtype: "F32".into(), data }))
+        })
+        .collect::<Result<NamedTensors>>()?;
+    save_host_safetensors(path, &host)
+}
+
+/// Saves host tensors: floats as F32, integers as I64 (BatchNorm's counter stays exact).
+pub fn save_host_safetensors(path: impl AsRef<Path>, tensors: &NamedTensors) -> Result<()> {
     let path = path.as_ref();
-    let host: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    let bytes: Vec<(Dtype, Vec<u8>)> = tensors
         .iter()
-        .map(|(name, t)| Ok((name.clone(), t.shape().to_vec(), bytemuck::cast_slice(&t.to_vec()?).to_vec())))
-        .collect::<Result<_>>()?;
-    let views = host
+        .map(|(_, t)| match &t.data {
+            HostData::F32(v) => (Dtype::F32, bytemuck::cast_slice(v).to_vec()),
+            HostData::I64(v) => (Dtype::I64, bytemuck::cast_slice(v).to_vec()),
+        })
+        .collect();
+    let views = tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes)
+        .zip(&bytes)
+        .map(|((name, t), (dtype, data))| {
+            TensorView::new(*dtype, t.shape.clone(), data)
                 .map(|v| (name.clone(), v))
                 .map_err(|e| file_error(path, e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, None).map_err(|e| file_error(path, e.to_string()))?;
-    write_atomic(path, &bytes)
+    let out = safetensors::serialize(views, None).map_err(|e| file_error(path, e.to_string()))?;
+    write_atomic(path, &out)
 }
 
 fn decode(dtype: Dtype, bytes: &[u8]) -> Option<HostData> {

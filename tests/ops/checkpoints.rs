@@ -174,3 +174,37 @@ fn mutated_checkpoints_never_panic() {
     }
     assert!(outcomes[0] > 100, "most mutations are detected: {outcomes:?}");
 }
+
+#[test]
+fn cli_inspects_and_converts_checkpoints() {
+    let gantry = env!("CARGO_BIN_EXE_gantry");
+    let out =
+        std::process::Command::new(gantry).args(["inspect"]).arg(fixture("conv_bn.pth")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("0.weight\t[4, 3, 3, 3]\tF32") && text.contains("1.num_batches_tracked\t[]\tI64"),
+        "{text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("gantry-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("mapping.safetensors");
+    let status = std::process::Command::new(gantry)
+        .arg("convert")
+        .arg(fixture("stargan2_nets.ckpt"))
+        .arg(&target)
+        .args(["--key", "mapping_network"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let converted: HashMap<String, _> = load_safetensors(&target).unwrap().into_iter().collect();
+    let original = load_pth(fixture("stargan2_nets.ckpt")).unwrap();
+    for (name, t) in original.get("mapping_network").unwrap().tensors() {
+        assert_eq!(converted[&name], t, "{name}");
+    }
+    let out = std::process::Command::new(gantry).arg("inspect").arg(fixture("evil.pth")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("os.system"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
