@@ -97,6 +97,16 @@ impl Tensor {
         self.matmul_with(other, MatmulKernel::Blocked)
     }
 
+    /// x·Wᵀ + b for x [.., in], weight [out, in] and bias [out], as `nn.Linear` (the
+    /// transposed weight is read through strides, not copied).
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let y = matmul_t(self, weight, false, true, MatmulKernel::Blocked)?;
+        match bias {
+            Some(b) => y.add(b),
+            None => Ok(y),
+        }
+    }
+
     /// [`Tensor::matmul`] with a chosen kernel (for tests and benchmarks).
     pub fn matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
         matmul_t(self, other, false, false, kernel)

@@ -9,6 +9,7 @@ mod elementwise;
 mod errors;
 mod layers;
 mod matmul;
+mod modules;
 mod optim;
 mod random;
 mod reduce;

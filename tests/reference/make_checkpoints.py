@@ -80,5 +80,43 @@ with zipfile.ZipFile(os.path.join(DIR, "evil.pth"), "w", zipfile.ZIP_STORED) as 
     z.writestr("evil/data.pkl", evil)
     z.writestr("evil/version", "3\n")
 
+# ---- layers: state dicts as .pth, with the outputs and gradients they must give ----
+GOLD = {}
+nn = torch.nn
+net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.LeakyReLU(0.2),
+                    nn.ConvTranspose2d(4, 2, 4, 2, 1), nn.InstanceNorm2d(2, affine=True), nn.Tanh())
+with torch.no_grad():
+    net(torch.randn(2, 3, 5, 6))  # moves BatchNorm's running statistics away from 0 and 1
+    net[4].weight.normal_(1.0, 0.3)
+    net[4].bias.normal_(0.0, 0.3)
+torch.save(net.state_dict(), os.path.join(DIR, "layers_net.pth"))
+x = torch.randn(2, 3, 5, 6)
+w = torch.randn(2, 2, 10, 12)
+out = net.train()(x)
+GOLD["net.x"], GOLD["net.w"], GOLD["net.train_out"] = x, w, out.detach()
+for name, g in zip([n for n, _ in net.named_parameters()], torch.autograd.grad((out * w).sum(), list(net.parameters()))):
+    GOLD[f"net.grad.{name}"] = g
+for name, b in net.named_buffers():
+    GOLD[f"net.after.{name}"] = b.to(torch.float32)
+GOLD["net.eval_out"] = net.eval()(x).detach()
+
+SN = nn.utils.spectral_norm
+snet = nn.Sequential(SN(nn.Conv2d(3, 4, 3)), nn.LeakyReLU(0.1), SN(nn.ConvTranspose2d(4, 2, 4, 2, 1)))
+lin = SN(nn.Linear(5, 3))
+torch.save({"net": snet.state_dict(), "lin": lin.state_dict()}, os.path.join(DIR, "spectral.pth"))
+x = torch.randn(2, 3, 6, 7)
+out = snet.train()(x)
+w = torch.randn(out.shape)
+GOLD["sn.x"], GOLD["sn.w"], GOLD["sn.train_out"] = x, w, out.detach()
+for name, g in zip([n for n, _ in snet.named_parameters()], torch.autograd.grad((out * w).sum(), list(snet.parameters()))):
+    GOLD[f"sn.grad.{name}"] = g
+for name, b in snet.named_buffers():
+    GOLD[f"sn.after.{name}"] = b
+GOLD["sn.eval_out"] = snet.eval()(x).detach()
+xl = torch.randn(4, 5)
+GOLD["lin.x"], GOLD["lin.train_out"] = xl, lin.train()(xl).detach()
+GOLD["lin.after.weight_u"], GOLD["lin.after.weight_v"] = lin.weight_u, lin.weight_v
+save_file({k: v.detach().contiguous().clone() for k, v in GOLD.items()}, os.path.join(DIR, "layers_expected.safetensors"))
+
 save_file(EXPECTED, os.path.join(DIR, "expected.safetensors"))
 print(f"wrote {len(os.listdir(DIR))} files, {len(EXPECTED)} expected tensors")

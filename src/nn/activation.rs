@@ -1,0 +1,55 @@
+//! Parameterless layers, so that `Sequential` indices match PyTorch's.
+
+use super::module::{Layer, Module, Role};
+use crate::error::Result;
+use crate::tensor::Tensor;
+use std::cell::Cell;
+
+/// An elementwise activation.
+#[derive(Clone, Copy, Debug)]
+pub enum Activation {
+    Relu,
+    LeakyRelu(f32),
+    Tanh,
+    Sigmoid,
+}
+
+impl Module for Activation {
+    fn visit(&self, _: &mut dyn FnMut(&str, &Tensor, Role)) {}
+}
+
+impl Layer for Activation {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match *self {
+            Activation::Relu => x.relu(),
+            Activation::LeakyRelu(s) => x.leaky_relu(s),
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => x.sigmoid(),
+        }
+    }
+}
+
+/// `nn.Dropout(p)`: active in train mode only.
+pub struct Dropout {
+    pub p: f32,
+    training: Cell<bool>,
+}
+
+impl Dropout {
+    pub fn new(p: f32) -> Dropout {
+        Dropout { p, training: Cell::new(true) }
+    }
+}
+
+impl Module for Dropout {
+    fn visit(&self, _: &mut dyn FnMut(&str, &Tensor, Role)) {}
+    fn set_training(&self, on: bool) {
+        self.training.set(on);
+    }
+}
+
+impl Layer for Dropout {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.dropout(self.p, self.training.get())
+    }
+}

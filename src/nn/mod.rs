@@ -1,0 +1,14 @@
+//! Layers with PyTorch's `state_dict` names, initialisers and spectral normalisation.
+
+pub mod activation;
+pub mod init;
+pub mod layers;
+pub mod module;
+pub mod norm;
+pub mod spectral;
+
+pub use activation::{Activation, Dropout};
+pub use layers::{Conv2d, ConvTranspose2d, Linear, Weighted};
+pub use module::{Layer, Module, ModuleExt, Role, Sequential};
+pub use norm::Norm;
+pub use spectral::SpectralNorm;

@@ -1,0 +1,149 @@
+//! The module contract: named parameters and buffers with PyTorch's `state_dict` names,
+//! train/eval mode, freezing, and loading a state dict with one error listing every
+//! missing, unexpected and mis-shaped key.
+
+use crate::autograd::no_grad;
+use crate::error::{Error, Result};
+use crate::io::NamedTensors;
+use crate::tensor::Tensor;
+
+/// Whether a named tensor is trained (parameter) or only carried (buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Parameter,
+    Buffer,
+}
+
+/// Anything with named tensors. `visit` names them relative to the module; containers
+/// prefix their children's names, so names come out as PyTorch writes them
+/// (`model.1.weight`, `conv_block.5.bias`).
+pub trait Module {
+    /// Calls `f` with each tensor's dotted name, the tensor and its role.
+    fn visit(&self, f: &mut dyn FnMut(&str, &Tensor, Role));
+
+    /// Switches train or eval mode (norms, dropout, spectral norm). Default: no state.
+    fn set_training(&self, _on: bool) {}
+}
+
+/// Joins a child's name onto a prefix.
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// Visits a child module under `name`.
+pub fn visit_child(child: &dyn Module, name: &str, f: &mut dyn FnMut(&str, &Tensor, Role)) {
+    child.visit(&mut |n, t, r| f(&join(name, n), t, r));
+}
+
+/// The operations every module gets from `visit`.
+pub trait ModuleExt: Module {
+    /// Parameters and buffers by name, in definition order.
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        self.visit(&mut |n, t, _| out.push((n.to_string(), t.clone())));
+        out
+    }
+
+    /// The parameters (what optimizers update), in definition order.
+    fn parameters(&self) -> Vec<Tensor> {
+        let mut out = Vec::new();
+        self.visit(&mut |_, t, r| {
+            if r == Role::Parameter {
+                out.push(t.clone())
+            }
+        });
+        out
+    }
+
+    /// The number of parameter values (PyTorch's `sum(p.numel() for p in parameters())`).
+    fn parameter_count(&self) -> usize {
+        self.parameters().iter().map(Tensor::numel).sum()
+    }
+
+    /// Freezes (`false`) or unfreezes every parameter, as the references do to their
+    /// discriminators during the generator step.
+    fn set_requires_grad(&self, on: bool) {
+        for p in self.parameters() {
+            p.set_requires_grad(on).expect("parameters are leaves");
+        }
+    }
+
+    /// Copies values in by name. Every missing, unexpected or mis-shaped key is reported
+    /// in one error, naming both shapes; nothing is changed unless all keys fit.
+    fn load_state_dict(&self, tensors: &NamedTensors) -> Result<()> {
+        let own = self.state_dict();
+        let mut problems = Vec::new();
+        for (name, t) in &own {
+            match tensors.iter().find(|(n, _)| n == name) {
+                None => problems.push(format!("missing {name} {:?}", t.shape())),
+                Some((_, h)) if h.shape != t.shape() => problems.push(format!(
+                    "{name}: the file has shape {:?}, the model {:?}",
+                    h.shape,
+                    t.shape()
+                )),
+                Some(_) => {}
+            }
+        }
+        for (name, h) in tensors {
+            if !own.iter().any(|(n, _)| n == name) {
+                problems.push(format!("unexpected {name} {:?}", h.shape));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid { op: "load_state_dict", msg: problems.join("; ") });
+        }
+        no_grad(|| {
+            for (name, t) in &own {
+                let (_, h) = tensors.iter().find(|(n, _)| n == name).expect("checked above");
+                t.assign(&h.to_tensor(t.device())?)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl<M: Module + ?Sized> ModuleExt for M {}
+
+/// A module with one input and one output.
+pub trait Layer: Module {
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+}
+
+/// Layers applied in order and named by index, like `nn.Sequential` (parameterless
+/// layers take an index too, so the names match PyTorch's).
+#[derive(Default)]
+pub struct Sequential {
+    pub layers: Vec<Box<dyn Layer>>,
+}
+
+impl Sequential {
+    pub fn new() -> Self {
+        Sequential::default()
+    }
+
+    pub fn push(mut self, layer: impl Layer + 'static) -> Self {
+        self.layers.push(Box::new(layer));
+        self
+    }
+}
+
+impl Module for Sequential {
+    fn visit(&self, f: &mut dyn FnMut(&str, &Tensor, Role)) {
+        for (i, l) in self.layers.iter().enumerate() {
+            visit_child(l.as_ref(), &i.to_string(), f);
+        }
+    }
+    fn set_training(&self, on: bool) {
+        self.layers.iter().for_each(|l| l.set_training(on));
+    }
+}
+
+impl Layer for Sequential {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.layers.iter().try_fold(x.clone(), |h, l| l.forward(&h))
+    }
+}
