@@ -23,6 +23,13 @@ pub trait Module {
 
     /// Switches train or eval mode (norms, dropout, spectral norm). Default: no state.
     fn set_training(&self, _on: bool) {}
+
+    /// Whether a key this module does not have may be skipped when loading: older PyTorch
+    /// saved running statistics for InstanceNorm layers that track none, and the reference
+    /// loader drops them. Containers pass the question to the child the key names.
+    fn ignores_legacy_key(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// Joins a child's name onto a prefix.
@@ -89,7 +96,7 @@ pub trait ModuleExt: Module {
             }
         }
         for (name, h) in tensors {
-            if !own.iter().any(|(n, _)| n == name) {
+            if !own.iter().any(|(n, _)| n == name) && !self.ignores_legacy_key(name) {
                 problems.push(format!("unexpected {name} {:?}", h.shape));
             }
         }
@@ -139,6 +146,11 @@ impl Module for Sequential {
     }
     fn set_training(&self, on: bool) {
         self.layers.iter().for_each(|l| l.set_training(on));
+    }
+    fn ignores_legacy_key(&self, name: &str) -> bool {
+        let Some((index, rest)) = name.split_once('.') else { return false };
+        let child = index.parse::<usize>().ok().and_then(|i| self.layers.get(i));
+        child.is_some_and(|c| c.ignores_legacy_key(rest))
     }
 }
 

@@ -83,6 +83,11 @@ impl Module for Norm {
     fn set_training(&self, on: bool) {
         self.training.set(on);
     }
+    fn ignores_legacy_key(&self, name: &str) -> bool {
+        !self.batch
+            && !self.config.track_running_stats
+            && matches!(name, "running_mean" | "running_var" | "num_batches_tracked")
+    }
 }
 
 impl Layer for Norm {

@@ -1,7 +1,7 @@
 //! SGD as `torch.optim.SGD`: momentum, dampening, Nesterov, L2 weight decay.
 
-use super::{launch, ParamGroup};
-use crate::error::Result;
+use super::{find, launch, OptimizerState, ParamGroup};
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// SGD's settings; PyTorch's defaults except the learning rate.
@@ -93,6 +93,54 @@ impl Sgd {
                     None => self.spare.insert(Tensor::zeros(p.device(), &[1])?).clone(),
                 };
                 launch("sgd_step", p, &g, &b, &spare, &params)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The momentum buffers and learning rates by torch's names
+    /// (`state.{i}.momentum_buffer`, `param_groups.{g}.lr`).
+    pub fn state_dict(&self) -> Result<OptimizerState> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        for (gi, (group, bufs)) in self.groups.iter().zip(&self.buffers).enumerate() {
+            if let Some(p) = group.params.first() {
+                out.push((format!("param_groups.{gi}.lr"), Tensor::scalar(p.device(), group.lr)?));
+            }
+            for buf in bufs {
+                if let Some(b) = buf {
+                    out.push((format!("state.{i}.momentum_buffer"), b.clone()));
+                }
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Restores what `state_dict` saved; shapes must match the parameters.
+    pub fn load_state_dict(&mut self, state: &OptimizerState) -> Result<()> {
+        let mut i = 0;
+        for (gi, (group, bufs)) in self.groups.iter_mut().zip(&mut self.buffers).enumerate() {
+            if let Ok(lr) = find(state, &format!("param_groups.{gi}.lr")) {
+                group.lr = lr.item()?;
+            }
+            for (p, buf) in group.params.iter().zip(bufs.iter_mut()) {
+                let name = format!("state.{i}.momentum_buffer");
+                *buf = match find(state, &name) {
+                    Ok(b) if b.shape() != p.shape() => {
+                        return Err(Error::Invalid {
+                            op: "load_state_dict",
+                            msg: format!(
+                                "{name} has shape {:?} but its parameter {:?}",
+                                b.shape(),
+                                p.shape()
+                            ),
+                        })
+                    }
+                    Ok(b) => Some(b.detach().copy()?),
+                    Err(_) => None,
+                };
+                i += 1;
             }
         }
         Ok(())

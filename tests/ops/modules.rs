@@ -188,3 +188,32 @@ fn initialisers_have_the_documented_spread() {
         }
     }
 }
+
+#[test]
+fn linear_matches_pytorch_on_a_batch() {
+    let d = device();
+    let g = gold();
+    let lin = Linear::new(&d, 5, 3, true).unwrap();
+    lin.load_state_dict(&load_pth(fixture("linear.pth")).unwrap().tensors()).unwrap();
+    let out = lin.forward(&g["linear.x"].to_tensor(&d).unwrap()).unwrap();
+    close("linear output", &out, &g["linear.out"]);
+    let loss = out.mul(&g["linear.w"].to_tensor(&d).unwrap()).unwrap().sum_all().unwrap();
+    let grads = grad(&[loss], &lin.parameters(), false).unwrap();
+    close("linear weight gradient", &grads[0], &g["linear.grad.weight"]);
+    close("linear bias gradient", &grads[1], &g["linear.grad.bias"]);
+}
+
+#[test]
+fn legacy_instance_norm_statistics_are_skipped_like_the_reference_loader() {
+    let d = device();
+    let model = net(&d);
+    let mut tensors = load_pth(fixture("layers_net.pth")).unwrap().tensors();
+    let stat = tensors.iter().find(|(n, _)| n == "1.running_mean").unwrap().1.clone();
+    // Layer 4 is an InstanceNorm2d without running statistics: older PyTorch saved them.
+    tensors.push(("4.running_mean".into(), stat.clone()));
+    tensors.push(("4.running_var".into(), stat.clone()));
+    model.load_state_dict(&tensors).unwrap();
+    // The same keys on a layer that is not such a norm are still unexpected.
+    tensors.push(("0.running_mean".into(), stat));
+    assert!(model.load_state_dict(&tensors).unwrap_err().to_string().contains("unexpected 0.running_mean"));
+}

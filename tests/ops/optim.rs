@@ -78,6 +78,37 @@ fn adam_state_round_trips_and_resumes_identically() {
 }
 
 #[test]
+fn sgd_state_round_trips_and_resumes_identically() {
+    let case = "sgd_momentum";
+    let fresh =
+        || -> Vec<Tensor> { (0..2).map(|i| load(&format!("{case}.p{i}")).requires_grad_()).collect() };
+    let config = SgdConfig::new(0.05).momentum(0.9);
+    let (a, b) = (fresh(), fresh());
+    let mut first = Sgd::new(a.clone(), config);
+    let feed = |ps: &[Tensor], step: usize| {
+        for (i, p) in ps.iter().enumerate() {
+            p.set_grad(Some(load(&format!("{case}.step{step}.g{i}"))));
+        }
+    };
+    for step in 0..2 {
+        feed(&a, step);
+        first.step().unwrap();
+    }
+    for (pb, pa) in b.iter().zip(&a) {
+        pb.assign(&pa.copy().unwrap()).unwrap();
+    }
+    let mut resumed = Sgd::new(b.clone(), config);
+    resumed.load_state_dict(&first.state_dict().unwrap()).unwrap();
+    for step in 2..5 {
+        feed(&b, step);
+        resumed.step().unwrap();
+    }
+    for (i, p) in b.iter().enumerate() {
+        assert_close(p, &format!("{case}.step4.p{i}"), OPTIM);
+    }
+}
+
+#[test]
 fn schedules_match_pytorch_schedulers() {
     let check = |name: &str, f: &dyn Fn(usize) -> f32| {
         let (shape, expected) = golden(name);

@@ -77,8 +77,9 @@ write("dataparallel.pth", {"module." + k: v for k, v in torch.nn.Linear(3, 2).st
 # A pickle that names os.system: the reader must refuse it without running anything.
 evil = b"\x80\x02cos\nsystem\nq\x00X\x07\x00\x00\x00echo hiq\x01\x85q\x02Rq\x03."
 with zipfile.ZipFile(os.path.join(DIR, "evil.pth"), "w", zipfile.ZIP_STORED) as z:
-    z.writestr("evil/data.pkl", evil)
-    z.writestr("evil/version", "3\n")
+    fixed = (2026, 1, 1, 0, 0, 0)  # a fixed timestamp keeps the file identical on every run
+    z.writestr(zipfile.ZipInfo("evil/data.pkl", fixed), evil)
+    z.writestr(zipfile.ZipInfo("evil/version", fixed), "3\n")
 
 # ---- layers: state dicts as .pth, with the outputs and gradients they must give ----
 GOLD = {}
@@ -116,6 +117,14 @@ GOLD["sn.eval_out"] = snet.eval()(x).detach()
 xl = torch.randn(4, 5)
 GOLD["lin.x"], GOLD["lin.train_out"] = xl, lin.train()(xl).detach()
 GOLD["lin.after.weight_u"], GOLD["lin.after.weight_v"] = lin.weight_u, lin.weight_v
+plain = nn.Linear(5, 3)
+torch.save(plain.state_dict(), os.path.join(DIR, "linear.pth"))
+xl = torch.randn(2, 4, 5)
+out = plain(xl)
+w = torch.randn(out.shape)
+GOLD["linear.x"], GOLD["linear.w"], GOLD["linear.out"] = xl, w, out.detach()
+gw, gb = torch.autograd.grad((out * w).sum(), [plain.weight, plain.bias])
+GOLD["linear.grad.weight"], GOLD["linear.grad.bias"] = gw, gb
 save_file({k: v.detach().contiguous().clone() for k, v in GOLD.items()}, os.path.join(DIR, "layers_expected.safetensors"))
 
 save_file(EXPECTED, os.path.join(DIR, "expected.safetensors"))
