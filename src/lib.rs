@@ -11,6 +11,7 @@ pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod io;
+pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;

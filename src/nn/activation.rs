@@ -8,6 +8,8 @@ use std::cell::Cell;
 /// An elementwise activation.
 #[derive(Clone, Copy, Debug)]
 pub enum Activation {
+    /// `nn.Identity`: takes an index in a Sequential and does nothing.
+    Identity,
     Relu,
     LeakyRelu(f32),
     Tanh,
@@ -21,6 +23,7 @@ impl Module for Activation {
 impl Layer for Activation {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match *self {
+            Activation::Identity => Ok(x.clone()),
             Activation::Relu => x.relu(),
             Activation::LeakyRelu(s) => x.leaky_relu(s),
             Activation::Tanh => x.tanh(),
@@ -51,5 +54,21 @@ impl Module for Dropout {
 impl Layer for Dropout {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.dropout(self.p, self.training.get())
+    }
+}
+
+/// `nn.ReflectionPad2d` / `nn.ReplicationPad2d` / zero padding, as a layer.
+pub struct Pad {
+    pub padding: crate::ops::pad::Padding,
+    pub mode: crate::ops::pad::PadMode,
+}
+
+impl Module for Pad {
+    fn visit(&self, _: &mut dyn FnMut(&str, &Tensor, Role)) {}
+}
+
+impl Layer for Pad {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.pad2d(self.padding, self.mode)
     }
 }

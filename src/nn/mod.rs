@@ -7,7 +7,7 @@ pub mod module;
 pub mod norm;
 pub mod spectral;
 
-pub use activation::{Activation, Dropout};
+pub use activation::{Activation, Dropout, Pad};
 pub use layers::{Conv2d, ConvTranspose2d, Linear, Weighted};
 pub use module::{Layer, Module, ModuleExt, Role, Sequential};
 pub use norm::Norm;

@@ -5,6 +5,7 @@ mod autograd;
 mod checkpoints;
 mod common;
 mod conv;
+mod cyclegan_nets;
 mod elementwise;
 mod errors;
 mod layers;

@@ -1,0 +1,3 @@
+//! The GAN models, one file per system.
+
+pub mod cyclegan_nets;
