@@ -35,6 +35,43 @@ enum Command {
         #[arg(long)]
         key: Option<String>,
     },
+    /// Translate images with a trained CycleGAN or pix2pix generator. WEIGHTS may be a
+    /// reference checkpoint as the reference repo wrote it (e.g. latest_net_G_A.pth).
+    Translate {
+        /// cyclegan or pix2pix (sets the defaults of --netG, --norm and dropout)
+        #[arg(long, value_parser = ["cyclegan", "pix2pix"])]
+        model: String,
+        #[arg(long)]
+        weights: std::path::PathBuf,
+        /// An image or a folder of images.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Where <stem>.png files go.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// resnet_9blocks, resnet_6blocks, unet_256 or unet_128.
+        #[arg(long = "netG")]
+        net_g: Option<String>,
+        #[arg(long, default_value_t = 64)]
+        ngf: usize,
+        /// instance, batch or none.
+        #[arg(long, value_parser = ["instance", "batch", "none"])]
+        norm: Option<String>,
+        /// Build the generator without dropout (CycleGAN's default).
+        #[arg(long)]
+        no_dropout: bool,
+        /// Eval mode, as the reference's --eval.
+        #[arg(long)]
+        eval: bool,
+        #[arg(long, default_value_t = 256)]
+        load_size: u32,
+        #[arg(long, default_value_t = 256)]
+        crop_size: u32,
+        #[arg(long, default_value_t = 3)]
+        input_nc: usize,
+        #[arg(long, default_value_t = 3)]
+        output_nc: usize,
+    },
     /// Time the kernel suite (conv3x3, conv7x7_reflect, conv3x3_s2, convT3x3_s2,
     /// instance_norm, matmul, resnet_g) forward and forward+backward; one JSON object per line.
     Bench {
@@ -131,6 +168,44 @@ fn main() -> ExitCode {
         Command::Devices => devices(),
         Command::Bench { op, iters, scale } => bench(op, iters, scale),
         Command::Inspect { file, key } => inspect(&file, key.as_deref()),
+        Command::Translate {
+            model,
+            weights,
+            input,
+            output,
+            net_g,
+            ngf,
+            norm,
+            no_dropout,
+            eval,
+            load_size,
+            crop_size,
+            input_nc,
+            output_nc,
+        } => {
+            use gantry::models::cyclegan_nets::NormKind;
+            use gantry::models::translate::{GeneratorOptions, ModelKind, TranslateOptions};
+            let kind = if model == "pix2pix" { ModelKind::Pix2Pix } else { ModelKind::CycleGan };
+            let mut generator = GeneratorOptions::defaults(kind);
+            if let Some(n) = net_g {
+                generator.net_g = n;
+            }
+            if let Some(n) = norm {
+                generator.norm = match n.as_str() {
+                    "batch" => NormKind::Batch,
+                    "none" => NormKind::None,
+                    _ => NormKind::Instance,
+                };
+            }
+            generator.ngf = ngf;
+            generator.dropout &= !no_dropout;
+            generator.input_nc = input_nc;
+            generator.output_nc = output_nc;
+            let o = TranslateOptions { generator, weights, input, output, eval, load_size, crop_size };
+            gantry::Device::shared().and_then(|d| gantry::models::translate::translate(&d, &o)).map(|files| {
+                println!("wrote {} images to {}", files.len(), o.output.display());
+            })
+        }
         Command::Convert { input, output, key } => convert(&input, &output, key.as_deref()),
     };
     match result {

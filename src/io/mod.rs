@@ -2,6 +2,7 @@
 //! unpickler over a stored-only zip reader). Everything is parsed with bounds checks: a
 //! malformed file is an error naming the file, never a panic.
 
+pub mod image;
 mod pickle;
 mod pth;
 mod safetensors;

@@ -35,6 +35,7 @@ fn build(d: &Device, name: &str) -> Net {
         "nlayer_basic_instance" => nlayer_discriminator(d, cfg(3, 1, 8, Instance, false), 3),
         "nlayer2_batch" => nlayer_discriminator(d, cfg(6, 1, 8, Batch, false), 2),
         "pixel_batch" => pixel_discriminator(d, cfg(3, 1, 8, Batch, false)),
+        "resnet6_gray" => resnet_generator(d, cfg(1, 3, 4, Instance, false), 6, PadMode::Reflect),
         other => panic!("no network {other}"),
     }
     .unwrap()
@@ -56,6 +57,7 @@ fn reference_checkpoints_load_and_match_pytorch() {
         "nlayer_basic_instance",
         "nlayer2_batch",
         "pixel_batch",
+        "resnet6_gray",
     ] {
         let net = build(&d, name);
         net.load_state_dict(&load_pth(dir().join(format!("{name}.pth"))).unwrap().tensors())
@@ -100,4 +102,61 @@ fn full_size_parameter_counts_match_the_reference() {
         unet_names,
         ["model.model.0.weight", "model.model.1.model.1.weight", "model.model.1.model.2.weight"]
     );
+}
+
+fn png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8();
+    (img.width(), img.height(), img.into_raw())
+}
+
+/// `gantry translate` on a reference-format checkpoint: the PNG it writes matches the one
+/// the reference pipeline writes (±1 where float rounding straddles a level).
+#[test]
+fn translate_cli_matches_the_reference_pipeline() {
+    let out = std::env::temp_dir().join(format!("gantry-translate-{}", std::process::id()));
+    let gantry = env!("CARGO_BIN_EXE_gantry");
+    let run = |args: &[&str], weights: &str, input: &str| {
+        let status = std::process::Command::new(gantry)
+            .args(["translate", "--model", "cyclegan", "--weights"])
+            .arg(dir().join(weights))
+            .arg("--input")
+            .arg(dir().join("translate_in").join(input))
+            .arg("--output")
+            .arg(&out)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    run(
+        &["--netG", "resnet_6blocks", "--ngf", "8", "--load-size", "32", "--crop-size", "32"],
+        "resnet_instance.pth",
+        "rgb.png",
+    );
+    run(
+        &[
+            "--netG",
+            "resnet_6blocks",
+            "--ngf",
+            "4",
+            "--input-nc",
+            "1",
+            "--load-size",
+            "16",
+            "--crop-size",
+            "16",
+        ],
+        "resnet6_gray.pth",
+        "gray_source.png",
+    );
+    for (written, expected) in
+        [("rgb.png", "translate_rgb_expected.png"), ("gray_source.png", "translate_gray_expected.png")]
+    {
+        let (w, h, ours) = png(&out.join(written));
+        let (we, he, theirs) = png(&dir().join(expected));
+        assert_eq!((w, h), (we, he));
+        let worst = ours.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(worst <= 1, "{written}: pixels differ by up to {worst}");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
 }

@@ -155,6 +155,7 @@ CASES = {
     "nlayer_basic_instance": (NLayerD(3, 8, 3, "instance"), [1, 3, 32, 32], True),
     "nlayer2_batch": (NLayerD(6, 8, 2, "batch"), [2, 6, 32, 32], True),
     "pixel_batch": (PixelD(3, 8, "batch"), [2, 3, 8, 8], True),
+    "resnet6_gray": (ResnetG(1, 3, 4, "instance", False, 6, "reflect"), [1, 1, 16, 16], True),
 }
 for name, (net, shape, train) in CASES.items():
     randomize_bn(net)
@@ -175,5 +176,27 @@ counts = {
 for name, net in counts.items():
     EXPECTED[f"count.{name}"] = torch.tensor([sum(p.numel() for p in net.parameters())], dtype=torch.int64)
     print(name, int(EXPECTED[f"count.{name}"]))
+# ---- translation: PNG in, PNG out, as the reference's test script converts them ----
+import numpy as np
+from PIL import Image
+
+def reference_translate(net, src, dst, mode):
+    img = Image.open(src).convert(mode)
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+    x = (torch.from_numpy(a.copy())[None] - 0.5) / 0.5
+    with torch.no_grad():
+        y = net(x)[0].numpy()
+    if y.shape[0] == 1:
+        y = np.tile(y, (3, 1, 1))
+    Image.fromarray(((y.transpose(1, 2, 0) + 1) / 2.0 * 255.0).astype(np.uint8)).save(dst)
+
+rng = np.random.default_rng(0)
+os.makedirs(os.path.join(DIR, "translate_in"), exist_ok=True)
+Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(os.path.join(DIR, "translate_in", "rgb.png"))
+Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(os.path.join(DIR, "translate_in", "gray_source.png"))
+reference_translate(CASES["resnet_instance"][0].train(True), os.path.join(DIR, "translate_in", "rgb.png"), os.path.join(DIR, "translate_rgb_expected.png"), "RGB")
+reference_translate(CASES["resnet6_gray"][0].train(True), os.path.join(DIR, "translate_in", "gray_source.png"), os.path.join(DIR, "translate_gray_expected.png"), "L")
+
 save_file({k: v.contiguous() for k, v in EXPECTED.items()}, os.path.join(DIR, "expected.safetensors"))
 print("wrote", len(CASES), "networks")

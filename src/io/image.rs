@@ -1,0 +1,110 @@
+//! Images in and out, as the reference repos convert them: pixels scaled to [0, 1] and
+//! normalised to [-1, 1]; outputs written back as ((x + 1) / 2 · 255) truncated to u8
+//! (`tensor2im`), one-channel outputs tiled to RGB.
+
+use super::{file_error, write_atomic};
+use crate::error::{Error, Result};
+use crate::gpu::Device;
+use crate::tensor::Tensor;
+use image::{imageops::FilterType, RgbImage};
+use std::path::Path;
+
+/// Decodes an image as RGB, naming the file on failure.
+pub fn read_rgb(path: &Path) -> Result<RgbImage> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| file_error(path, e.to_string()))?
+        .with_guessed_format()
+        .map_err(|e| file_error(path, e.to_string()))?
+        .decode()
+        .map_err(|e| file_error(path, format!("not a readable image: {e}")))?;
+    Ok(img.to_rgb8())
+}
+
+/// Resizes with a bicubic filter (the references use PIL's bicubic) when the size differs.
+pub fn resize_to(img: RgbImage, width: u32, height: u32) -> RgbImage {
+    if img.dimensions() == (width, height) {
+        img
+    } else {
+        image::imageops::resize(&img, width, height, FilterType::CatmullRom)
+    }
+}
+
+/// An image as a [1, channels, h, w] tensor in [-1, 1]; one channel is PIL's
+/// `convert('L')` luma, L = (299 R + 587 G + 114 B) / 1000.
+pub fn to_tensor(device: &Device, img: &RgbImage, channels: usize) -> Result<Tensor> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let norm = |v: f32| v / 255.0 * 2.0 - 1.0;
+    let mut data = vec![0f32; channels * h * w];
+    for (x, y, p) in img.enumerate_pixels() {
+        let i = y as usize * w + x as usize;
+        match channels {
+            1 => {
+                let [r, g, b] = p.0.map(u32::from);
+                // PIL rounds the luma with integer arithmetic.
+                data[i] = norm(((r * 299 + g * 587 + b * 114 + 500) / 1000) as f32);
+            }
+            3 => {
+                for c in 0..3 {
+                    data[c * h * w + i] = norm(f32::from(p.0[c]));
+                }
+            }
+            n => {
+                return Err(Error::Invalid {
+                    op: "to_tensor",
+                    msg: format!("images have 1 or 3 channels, not {n}"),
+                })
+            }
+        }
+    }
+    Tensor::from_slice(device, &data, &[1, channels, h, w])
+}
+
+/// Writes a [1, c, h, w] or [c, h, w] tensor in [-1, 1] as a PNG (c = 1 or 3).
+pub fn save_png(path: &Path, t: &Tensor) -> Result<()> {
+    let shape = t.shape();
+    let (c, h, w) = match *shape {
+        [1, c, h, w] | [c, h, w] if c == 1 || c == 3 => (c, h, w),
+        _ => {
+            return Err(Error::Rank {
+                op: "save_png",
+                expected: "[1, c, h, w] or [c, h, w] with c = 1 or 3".into(),
+                shape: shape.to_vec(),
+            })
+        }
+    };
+    let v = t.to_vec()?;
+    let mut img = RgbImage::new(w as u32, h as u32);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let i = y as usize * w + x as usize;
+        for k in 0..3 {
+            let src = if c == 1 { 0 } else { k };
+            // (x + 1) / 2 · 255, truncated as numpy's astype(uint8) does.
+            p.0[k] = ((v[src * h * w + i] + 1.0) / 2.0 * 255.0).clamp(0.0, 255.0) as u8;
+        }
+    }
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(|e| file_error(path, e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// The image files of a folder (png, jpg, jpeg), sorted by name, or the file itself.
+pub fn image_files(path: &Path) -> Result<Vec<std::path::PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| file_error(path, e.to_string()))?;
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(file_error(path, "holds no .png, .jpg or .jpeg images"));
+    }
+    Ok(files)
+}
