@@ -1,4 +1,7 @@
 //! The GAN models, one file per system.
 
+pub mod cyclegan;
 pub mod cyclegan_nets;
+pub mod image_pool;
+pub mod losses;
 pub mod translate;

@@ -6,6 +6,7 @@ mod checkpoints;
 mod common;
 mod conv;
 mod cyclegan_nets;
+mod cyclegan_train;
 mod elementwise;
 mod errors;
 mod layers;

@@ -198,5 +198,53 @@ Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(os.path.
 reference_translate(CASES["resnet_instance"][0].train(True), os.path.join(DIR, "translate_in", "rgb.png"), os.path.join(DIR, "translate_rgb_expected.png"), "RGB")
 reference_translate(CASES["resnet6_gray"][0].train(True), os.path.join(DIR, "translate_in", "gray_source.png"), os.path.join(DIR, "translate_gray_expected.png"), "L")
 
+# ---- three CycleGAN iterations, in the reference's order (G step with both D frozen,
+# then the D step on pooled fakes; the pool is still filling, so it returns each fake) ----
+TRAIN = {}
+nets = {"G_A": ResnetG(3, 3, 4, "instance", False, 6, "reflect"), "G_B": ResnetG(3, 3, 4, "instance", False, 6, "reflect"),
+        "D_A": NLayerD(3, 4, 3, "instance"), "D_B": NLayerD(3, 4, 3, "instance")}
+for net in nets.values():
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+torch.save({k: v.state_dict() for k, v in nets.items()}, os.path.join(DIR, "cyclegan_init.pth"))
+G_A, G_B, D_A, D_B = nets["G_A"], nets["G_B"], nets["D_A"], nets["D_B"]
+opt_G = torch.optim.Adam(list(G_A.parameters()) + list(G_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
+opt_D = torch.optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), lr=2e-4, betas=(0.5, 0.999))
+mse, l1 = nn.MSELoss(), nn.L1Loss()
+gan = lambda pred, real: mse(pred, torch.full_like(pred, 1.0 if real else 0.0))
+for it in range(3):
+    A, B = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    TRAIN[f"it{it}.A"], TRAIN[f"it{it}.B"] = A, B
+    fake_B = G_A(A); rec_A = G_B(fake_B); fake_A = G_B(B); rec_B = G_A(fake_A)
+    for p in list(D_A.parameters()) + list(D_B.parameters()):
+        p.requires_grad_(False)
+    opt_G.zero_grad()
+    idt_A = l1(G_A(B), B) * 10 * 0.5
+    idt_B = l1(G_B(A), A) * 10 * 0.5
+    loss_G_A = gan(D_A(fake_B), True)
+    loss_G_B = gan(D_B(fake_A), True)
+    cyc_A = l1(rec_A, A) * 10
+    cyc_B = l1(rec_B, B) * 10
+    (loss_G_A + loss_G_B + cyc_A + cyc_B + idt_A + idt_B).backward()
+    opt_G.step()
+    for p in list(D_A.parameters()) + list(D_B.parameters()):
+        p.requires_grad_(True)
+    opt_D.zero_grad()
+    loss_D_A = (gan(D_A(B), True) + gan(D_A(fake_B.detach()), False)) * 0.5
+    loss_D_A.backward()
+    loss_D_B = (gan(D_B(A), True) + gan(D_B(fake_A.detach()), False)) * 0.5
+    loss_D_B.backward()
+    opt_D.step()
+    for name, v in [("D_A", loss_D_A), ("G_A", loss_G_A), ("cycle_A", cyc_A), ("idt_A", idt_A),
+                    ("D_B", loss_D_B), ("G_B", loss_G_B), ("cycle_B", cyc_B), ("idt_B", idt_B)]:
+        TRAIN[f"it{it}.loss.{name}"] = v.detach().reshape(1)
+for k, net in nets.items():
+    for n, p in net.state_dict().items():
+        TRAIN[f"after.{k}.{n}"] = p.detach()
+save_file({k: v.contiguous().clone() for k, v in TRAIN.items()}, os.path.join(DIR, "cyclegan_train.safetensors"))
+
 save_file({k: v.contiguous() for k, v in EXPECTED.items()}, os.path.join(DIR, "expected.safetensors"))
 print("wrote", len(CASES), "networks")

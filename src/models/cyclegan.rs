@@ -1,0 +1,134 @@
+//! CycleGAN (Zhu et al., 2017): two generators and two PatchGAN discriminators trained
+//! with adversarial, cycle-consistency and identity losses.
+//!
+//! | code       | paper                          |
+//! |------------|--------------------------------|
+//! | `g_a`      | G: X → Y                       |
+//! | `g_b`      | F: Y → X                       |
+//! | `d_a`      | D_Y (judges images of B)       |
+//! | `d_b`      | D_X (judges images of A)       |
+//! | `lambda_a` | λ for the cycle X → Y → X      |
+//! | `lambda_b` | λ for the cycle Y → X → Y      |
+
+use super::cyclegan_nets::Net;
+use super::image_pool::ImagePool;
+use super::losses::{gan_loss, l1, GanMode};
+use crate::error::Result;
+use crate::nn::{Layer, ModuleExt};
+use crate::optim::{Adam, AdamConfig};
+use crate::tensor::Tensor;
+
+/// Loss weights and the GAN objective (the reference's defaults in `Default`).
+#[derive(Clone, Copy, Debug)]
+pub struct CycleGanOptions {
+    pub lambda_a: f32,
+    pub lambda_b: f32,
+    pub lambda_identity: f32,
+    pub gan_mode: GanMode,
+    pub pool_size: usize,
+    pub lr: f32,
+    pub beta1: f32,
+}
+
+impl Default for CycleGanOptions {
+    fn default() -> Self {
+        CycleGanOptions {
+            lambda_a: 10.0,
+            lambda_b: 10.0,
+            lambda_identity: 0.5,
+            gan_mode: GanMode::Lsgan,
+            pool_size: 50,
+            lr: 2e-4,
+            beta1: 0.5,
+        }
+    }
+}
+
+pub struct CycleGan {
+    pub g_a: Net,
+    pub g_b: Net,
+    pub d_a: Net,
+    pub d_b: Net,
+    pub opt_g: Adam,
+    pub opt_d: Adam,
+    pool_a: ImagePool,
+    pool_b: ImagePool,
+    pub options: CycleGanOptions,
+}
+
+impl CycleGan {
+    /// Wires the networks with one Adam over both generators and one over both
+    /// discriminators, as the reference does.
+    pub fn new(g_a: Net, g_b: Net, d_a: Net, d_b: Net, options: CycleGanOptions, seed: u64) -> CycleGan {
+        let adam = AdamConfig::new(options.lr).betas(options.beta1, 0.999);
+        let opt_g = Adam::new([g_a.parameters(), g_b.parameters()].concat(), adam);
+        let opt_d = Adam::new([d_a.parameters(), d_b.parameters()].concat(), adam);
+        let (pool_a, pool_b) =
+            (ImagePool::new(options.pool_size, seed), ImagePool::new(options.pool_size, seed ^ 0x5eed));
+        CycleGan { g_a, g_b, d_a, d_b, opt_g, opt_d, pool_a, pool_b, options }
+    }
+
+    /// One training iteration on real batches `a` and `b`: the generators' step with both
+    /// discriminators frozen, then the discriminators' step on pooled fakes. Returns the
+    /// named losses (a sync point).
+    pub fn optimize(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(&'static str, f32)>> {
+        let o = self.options;
+        let fake_b = self.g_a.forward(a)?; // G(A)
+        let rec_a = self.g_b.forward(&fake_b)?; // F(G(A))
+        let fake_a = self.g_b.forward(b)?; // F(B)
+        let rec_b = self.g_a.forward(&fake_a)?; // G(F(B))
+
+        // Generators: adversarial + cycle + identity, discriminators frozen.
+        self.d_a.set_requires_grad(false);
+        self.d_b.set_requires_grad(false);
+        self.opt_g.zero_grad();
+        let (idt_a, idt_b) = if o.lambda_identity > 0.0 {
+            let idt_a = l1(&self.g_a.forward(b)?, b)?.mul_scalar(o.lambda_b * o.lambda_identity)?; // ‖G(B) − B‖
+            let idt_b = l1(&self.g_b.forward(a)?, a)?.mul_scalar(o.lambda_a * o.lambda_identity)?; // ‖F(A) − A‖
+            (Some(idt_a), Some(idt_b))
+        } else {
+            (None, None)
+        };
+        let g_a_loss = gan_loss(&self.d_a.forward(&fake_b)?, o.gan_mode, true)?; // D_Y(G(A)) → real
+        let g_b_loss = gan_loss(&self.d_b.forward(&fake_a)?, o.gan_mode, true)?; // D_X(F(B)) → real
+        let cycle_a = l1(&rec_a, a)?.mul_scalar(o.lambda_a)?; // ‖F(G(A)) − A‖₁
+        let cycle_b = l1(&rec_b, b)?.mul_scalar(o.lambda_b)?; // ‖G(F(B)) − B‖₁
+        let mut loss_g = g_a_loss.add(&g_b_loss)?.add(&cycle_a)?.add(&cycle_b)?;
+        for idt in [&idt_a, &idt_b].into_iter().flatten() {
+            loss_g = loss_g.add(idt)?;
+        }
+        loss_g.backward()?;
+        self.opt_g.step()?;
+
+        // Discriminators: real → 1, pooled fake → 0, halved.
+        self.d_a.set_requires_grad(true);
+        self.d_b.set_requires_grad(true);
+        self.opt_d.zero_grad();
+        let pooled_b = self.pool_b.query(&fake_b)?;
+        let d_a_loss = self.discriminator_loss(&self.d_a, b, &pooled_b)?;
+        d_a_loss.backward()?;
+        let pooled_a = self.pool_a.query(&fake_a)?;
+        let d_b_loss = self.discriminator_loss(&self.d_b, a, &pooled_a)?;
+        d_b_loss.backward()?;
+        self.opt_d.step()?;
+
+        let zero = |t: &Option<Tensor>| t.as_ref().map_or(Ok(0.0), Tensor::item);
+        Ok(vec![
+            ("D_A", d_a_loss.item()?),
+            ("G_A", g_a_loss.item()?),
+            ("cycle_A", cycle_a.item()?),
+            ("idt_A", zero(&idt_a)?),
+            ("D_B", d_b_loss.item()?),
+            ("G_B", g_b_loss.item()?),
+            ("cycle_B", cycle_b.item()?),
+            ("idt_B", zero(&idt_b)?),
+        ])
+    }
+
+    fn discriminator_loss(&self, d: &Net, real: &Tensor, fake: &Tensor) -> Result<Tensor> {
+        let mode = self.options.gan_mode;
+        let real_loss = gan_loss(&d.forward(real)?, mode, true)?;
+        let fake_loss = gan_loss(&d.forward(&fake.detach())?, mode, false)?;
+        real_loss.add(&fake_loss)?.mul_scalar(0.5)
+    }
+}
