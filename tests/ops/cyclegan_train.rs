@@ -69,3 +69,55 @@ fn three_cyclegan_iterations_match_pytorch() {
         }
     }
 }
+
+/// Three pix2pix iterations (U-Net and PatchGAN with BatchNorm in train mode, dropout
+/// off): every loss, and every parameter and running statistic after the third.
+#[test]
+fn three_pix2pix_iterations_match_pytorch() {
+    use gantry::models::cyclegan_nets::unet_generator;
+    use gantry::models::pix2pix::{Pix2Pix, Pix2PixOptions};
+    let d = device();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cyclegan");
+    let gold: HashMap<String, HostTensor> =
+        load_safetensors(dir.join("pix2pix_train.safetensors")).unwrap().into_iter().collect();
+    let init = load_pth(dir.join("pix2pix_init.pth")).unwrap();
+    let g = unet_generator(
+        &d,
+        NetConfig { input_nc: 3, output_nc: 3, width: 2, norm: NormKind::Batch, dropout: false },
+        7,
+    )
+    .unwrap();
+    let disc = nlayer_discriminator(
+        &d,
+        NetConfig { input_nc: 6, output_nc: 1, width: 4, norm: NormKind::Batch, dropout: false },
+        3,
+    )
+    .unwrap();
+    g.load_state_dict(&init.get("G").unwrap().tensors()).unwrap();
+    disc.load_state_dict(&init.get("D").unwrap().tensors()).unwrap();
+    let mut model = Pix2Pix::new(g, disc, Pix2PixOptions::default());
+    for it in 0..3 {
+        let a = gold[&format!("it{it}.A")].to_tensor(&d).unwrap();
+        let b = gold[&format!("it{it}.B")].to_tensor(&d).unwrap();
+        for (name, value) in model.optimize(&a, &b).unwrap() {
+            let want = gold[&format!("it{it}.loss.{name}")].to_f32()[0];
+            assert!(
+                (value - want).abs() <= 1e-5 + 1e-4 * want.abs(),
+                "iteration {it}: loss {name} = {value}, PyTorch {want}"
+            );
+        }
+    }
+    for (key, net) in [("G", &model.g), ("D", &model.d)] {
+        for (name, t) in net.state_dict() {
+            let want = &gold[&format!("after.{key}.{name}")];
+            assert_values(
+                &format!("{key}.{name} after 3 iterations"),
+                &t.to_vec().unwrap(),
+                t.shape(),
+                &want.to_f32(),
+                &want.shape,
+                TRAIN,
+            );
+        }
+    }
+}

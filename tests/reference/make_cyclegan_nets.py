@@ -246,5 +246,48 @@ for k, net in nets.items():
         TRAIN[f"after.{k}.{n}"] = p.detach()
 save_file({k: v.contiguous().clone() for k, v in TRAIN.items()}, os.path.join(DIR, "cyclegan_train.safetensors"))
 
+# ---- three pix2pix iterations: D step first, then G with D frozen; dropout off ----
+TRAIN = {}
+G, D = UnetG(3, 3, 7, 2, "batch", False), NLayerD(6, 4, 3, "batch")
+for net in (G, D):
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+torch.save({"G": G.state_dict(), "D": D.state_dict()}, os.path.join(DIR, "pix2pix_init.pth"))
+opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+bce = nn.BCEWithLogitsLoss()
+gan = lambda pred, real: bce(pred, torch.full_like(pred, 1.0 if real else 0.0))
+for it in range(3):
+    A, B = torch.rand(1, 3, 128, 128) * 2 - 1, torch.rand(1, 3, 128, 128) * 2 - 1
+    TRAIN[f"it{it}.A"], TRAIN[f"it{it}.B"] = A, B
+    fake_B = G(A)
+    for p in D.parameters():
+        p.requires_grad_(True)
+    opt_D.zero_grad()
+    fake_AB = torch.cat((A, fake_B), 1)
+    d_fake = gan(D(fake_AB.detach()), False)
+    d_real = gan(D(torch.cat((A, B), 1)), True)
+    ((d_fake + d_real) * 0.5).backward()
+    opt_D.step()
+    for p in D.parameters():
+        p.requires_grad_(False)
+    opt_G.zero_grad()
+    g_gan = gan(D(fake_AB), True)
+    g_l1 = l1(fake_B, B) * 100
+    (g_gan + g_l1).backward()
+    opt_G.step()
+    for name, v in [("G_GAN", g_gan), ("G_L1", g_l1), ("D_real", d_real), ("D_fake", d_fake)]:
+        TRAIN[f"it{it}.loss.{name}"] = v.detach().reshape(1)
+for k, net in (("G", G), ("D", D)):
+    for n, p in net.state_dict().items():
+        TRAIN[f"after.{k}.{n}"] = p.detach().to(torch.float32)
+save_file({k: v.contiguous().clone() for k, v in TRAIN.items()}, os.path.join(DIR, "pix2pix_train.safetensors"))
+
 save_file({k: v.contiguous() for k, v in EXPECTED.items()}, os.path.join(DIR, "expected.safetensors"))
 print("wrote", len(CASES), "networks")

@@ -1,0 +1,75 @@
+//! pix2pix (Isola et al., 2017): a conditional GAN on aligned pairs, a U-Net generator and
+//! a PatchGAN discriminator that sees the input and output side by side (channels).
+//!
+//! | code        | paper                         |
+//! |-------------|-------------------------------|
+//! | `g`         | G: x → y                      |
+//! | `d`         | D(x, y), on cat(x, y)         |
+//! | `lambda_l1` | λ of the L1 term (100)        |
+
+use super::cyclegan_nets::Net;
+use super::losses::{gan_loss, l1, GanMode};
+use crate::error::Result;
+use crate::nn::{Layer, ModuleExt};
+use crate::optim::{Adam, AdamConfig};
+use crate::tensor::Tensor;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Pix2PixOptions {
+    pub lambda_l1: f32,
+    pub gan_mode: GanMode,
+    pub lr: f32,
+    pub beta1: f32,
+}
+
+impl Default for Pix2PixOptions {
+    fn default() -> Self {
+        Pix2PixOptions { lambda_l1: 100.0, gan_mode: GanMode::Vanilla, lr: 2e-4, beta1: 0.5 }
+    }
+}
+
+pub struct Pix2Pix {
+    pub g: Net,
+    pub d: Net,
+    pub opt_g: Adam,
+    pub opt_d: Adam,
+    pub options: Pix2PixOptions,
+}
+
+impl Pix2Pix {
+    pub fn new(g: Net, d: Net, options: Pix2PixOptions) -> Pix2Pix {
+        let adam = AdamConfig::new(options.lr).betas(options.beta1, 0.999);
+        let (opt_g, opt_d) = (Adam::new(g.parameters(), adam), Adam::new(d.parameters(), adam));
+        Pix2Pix { g, d, opt_g, opt_d, options }
+    }
+
+    /// One training iteration on an aligned pair (x = `a`, y = `b`): the discriminator's
+    /// step first, then the generator's with the discriminator frozen, as the reference.
+    pub fn optimize(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(&'static str, f32)>> {
+        let o = self.options;
+        let fake_b = self.g.forward(a)?; // G(x)
+        let fake_ab = Tensor::concat(&[a.clone(), fake_b.clone()], 1)?;
+
+        self.d.set_requires_grad(true);
+        self.opt_d.zero_grad();
+        let d_fake = gan_loss(&self.d.forward(&fake_ab.detach())?, o.gan_mode, false)?; // D(x, G(x)) → fake
+        let real_ab = Tensor::concat(&[a.clone(), b.clone()], 1)?;
+        let d_real = gan_loss(&self.d.forward(&real_ab)?, o.gan_mode, true)?; // D(x, y) → real
+        d_fake.add(&d_real)?.mul_scalar(0.5)?.backward()?;
+        self.opt_d.step()?;
+
+        self.d.set_requires_grad(false);
+        self.opt_g.zero_grad();
+        let g_gan = gan_loss(&self.d.forward(&fake_ab)?, o.gan_mode, true)?; // D(x, G(x)) → real
+        let g_l1 = l1(&fake_b, b)?.mul_scalar(o.lambda_l1)?; // λ‖G(x) − y‖₁
+        g_gan.add(&g_l1)?.backward()?;
+        self.opt_g.step()?;
+
+        Ok(vec![
+            ("G_GAN", g_gan.item()?),
+            ("G_L1", g_l1.item()?),
+            ("D_real", d_real.item()?),
+            ("D_fake", d_fake.item()?),
+        ])
+    }
+}
