@@ -8,6 +8,7 @@
 
 pub mod autograd;
 pub mod bench;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod io;
@@ -16,6 +17,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod tensor;
+pub mod train;
 
 pub use autograd::{grad, no_grad, NoGradGuard};
 pub use error::{Error, Result};

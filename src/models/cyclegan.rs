@@ -54,6 +54,8 @@ pub struct CycleGan {
     pool_a: ImagePool,
     pool_b: ImagePool,
     pub options: CycleGanOptions,
+    /// The last iteration's images by name (real_A, fake_B, rec_A, real_B, fake_A, rec_B).
+    pub visuals: Vec<(&'static str, Tensor)>,
 }
 
 impl CycleGan {
@@ -65,7 +67,7 @@ impl CycleGan {
         let opt_d = Adam::new([d_a.parameters(), d_b.parameters()].concat(), adam);
         let (pool_a, pool_b) =
             (ImagePool::new(options.pool_size, seed), ImagePool::new(options.pool_size, seed ^ 0x5eed));
-        CycleGan { g_a, g_b, d_a, d_b, opt_g, opt_d, pool_a, pool_b, options }
+        CycleGan { g_a, g_b, d_a, d_b, opt_g, opt_d, pool_a, pool_b, options, visuals: Vec::new() }
     }
 
     /// One training iteration on real batches `a` and `b`: the generators' step with both
@@ -112,6 +114,14 @@ impl CycleGan {
         d_b_loss.backward()?;
         self.opt_d.step()?;
 
+        self.visuals = vec![
+            ("real_A", a.detach()),
+            ("fake_B", fake_b.detach()),
+            ("rec_A", rec_a.detach()),
+            ("real_B", b.detach()),
+            ("fake_A", fake_a.detach()),
+            ("rec_B", rec_b.detach()),
+        ];
         let zero = |t: &Option<Tensor>| t.as_ref().map_or(Ok(0.0), Tensor::item);
         Ok(vec![
             ("D_A", d_a_loss.item()?),

@@ -16,3 +16,4 @@ mod optim;
 mod random;
 mod reduce;
 mod shape;
+mod training;

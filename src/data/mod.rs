@@ -1,0 +1,4 @@
+//! Datasets: the reference layouts, preprocessing, a background loader, synthetic sets.
+
+pub mod synth;
+pub mod unaligned;

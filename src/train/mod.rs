@@ -1,0 +1,187 @@
+//! The shared trainer (CycleGAN so far): epochs with the reference's linear learning-rate
+//! policy, a progress line, a JSON-lines loss log, sample grids, and checkpoints named as
+//! the reference names them, written atomically, with the optimizer state and counters
+//! needed to resume exactly.
+
+mod checkpoint;
+
+use crate::data::unaligned::{Preprocess, UnalignedLoader};
+use crate::error::{Error, Result};
+use crate::gpu::Device;
+use crate::models::cyclegan::{CycleGan, CycleGanOptions};
+use crate::models::cyclegan_nets::{nlayer_discriminator, NetConfig, NormKind};
+use crate::models::translate::GeneratorOptions;
+use crate::nn::{init, ModuleExt};
+use crate::optim::cyclegan_linear;
+use crate::tensor::Tensor;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// `gantry train cyclegan` options, with the reference's names.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub dataroot: PathBuf,
+    pub name: String,
+    pub checkpoints_dir: PathBuf,
+    pub generator: GeneratorOptions,
+    pub ndf: usize,
+    pub n_layers_d: usize,
+    pub n_epochs: usize,
+    pub n_epochs_decay: usize,
+    pub batch_size: usize,
+    pub preprocess: Preprocess,
+    pub model: CycleGanOptions,
+    pub display_freq: usize,
+    pub save_epoch_freq: usize,
+    pub continue_train: bool,
+    pub seed: u64,
+}
+
+impl TrainOptions {
+    pub fn run_dir(&self) -> PathBuf {
+        self.checkpoints_dir.join(&self.name)
+    }
+}
+
+/// The reference's `init_weights('normal', 0.02)`: conv weights N(0, 0.02), norm weights
+/// N(1, 0.02), biases 0.
+fn init_normal(net: &dyn crate::nn::Module) -> Result<()> {
+    for (name, t) in net.state_dict() {
+        if name.ends_with("running_mean")
+            || name.ends_with("running_var")
+            || name.ends_with("num_batches_tracked")
+        {
+            continue;
+        }
+        match (name.ends_with("bias"), t.rank()) {
+            (true, _) => init::constant(&t, 0.0)?,
+            (false, 1) => init::normal(&t, 1.0, 0.02)?,
+            (false, _) => init::normal(&t, 0.0, 0.02)?,
+        }
+    }
+    Ok(())
+}
+
+/// Builds a CycleGAN from the options, initialised as the reference does.
+pub fn build_cyclegan(d: &Device, o: &TrainOptions) -> Result<CycleGan> {
+    let g = &o.generator;
+    let dcfg = NetConfig { input_nc: g.output_nc, output_nc: 1, width: o.ndf, norm: g.norm, dropout: false };
+    let dcfg_b = NetConfig { input_nc: g.input_nc, ..dcfg };
+    let mut g_b_opts = g.clone();
+    std::mem::swap(&mut g_b_opts.input_nc, &mut g_b_opts.output_nc);
+    let nets = [
+        g.build(d)?,
+        g_b_opts.build(d)?,
+        nlayer_discriminator(d, dcfg, o.n_layers_d)?,
+        nlayer_discriminator(d, dcfg_b, o.n_layers_d)?,
+    ];
+    for n in &nets {
+        init_normal(n)?;
+    }
+    let [g_a, g_b, d_a, d_b] = nets;
+    Ok(CycleGan::new(g_a, g_b, d_a, d_b, o.model, o.seed))
+}
+
+/// Side-by-side images [n, c, h, w·k] of equal shapes.
+fn grid(images: &[Tensor]) -> Result<Tensor> {
+    Tensor::concat(images, 3)
+}
+
+/// Trains a CycleGAN; returns the final losses.
+pub fn train_cyclegan(d: &Device, o: &TrainOptions) -> Result<Vec<(&'static str, f32)>> {
+    if o.generator.norm == NormKind::Batch && o.batch_size == 1 {
+        eprintln!("note: batch norm with batch size 1 normalises each image by itself, as in the reference");
+    }
+    let dir = o.run_dir();
+    let images = dir.join("web").join("images");
+    std::fs::create_dir_all(&images)
+        .map_err(|e| Error::File { path: images.display().to_string(), msg: e.to_string() })?;
+    d.manual_seed(o.seed);
+    let mut model = build_cyclegan(d, o)?;
+    let mut first_epoch = 1;
+    if o.continue_train {
+        first_epoch = checkpoint::load(&dir, &mut model)? + 1;
+        eprintln!("resuming {} after epoch {}", o.name, first_epoch - 1);
+    }
+    checkpoint::save_options(&dir, o)?;
+    let loader =
+        UnalignedLoader::new(&o.dataroot, "train", o.preprocess, o.batch_size, o.seed + first_epoch as u64)?;
+    let per_epoch = loader.epoch_len.div_ceil(o.batch_size);
+    let epochs = o.n_epochs + o.n_epochs_decay;
+    let mut log =
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("loss_log.jsonl")).map_err(
+            |e| Error::File { path: dir.join("loss_log.jsonl").display().to_string(), msg: e.to_string() },
+        )?;
+    let start = Instant::now();
+    let total = (epochs + 1 - first_epoch) * per_epoch;
+    let mut done = 0usize;
+    let mut losses = Vec::new();
+    for epoch in first_epoch..=epochs {
+        let lr = o.model.lr * cyclegan_linear(epoch - 1, 1, o.n_epochs, o.n_epochs_decay);
+        model.opt_g.set_lr(lr);
+        model.opt_d.set_lr(lr);
+        for i in 0..per_epoch {
+            let (a, b) = loader.next(d)?;
+            losses = model.optimize(&a, &b)?;
+            done += 1;
+            let iteration = (epoch - 1) * per_epoch + i + 1;
+            if let Some((name, v)) = losses.iter().find(|(_, v)| !v.is_finite()) {
+                return Err(Error::Invalid {
+                    op: "train",
+                    msg: format!("loss {name} became {v} at iteration {iteration} (epoch {epoch}); the last good checkpoint in {} is kept", dir.display()),
+                });
+            }
+            let fields: Vec<String> = losses.iter().map(|(n, v)| format!("\"{n}\":{v:.6}")).collect();
+            writeln!(log, "{{\"epoch\":{epoch},\"iter\":{iteration},\"lr\":{lr:e},{}}}", fields.join(","))
+                .map_err(|e| Error::File { path: "loss_log.jsonl".into(), msg: e.to_string() })?;
+            let rate = done as f64 / start.elapsed().as_secs_f64();
+            let eta = (total - done) as f64 / rate.max(1e-9);
+            let shown: Vec<String> = losses.iter().map(|(n, v)| format!("{n} {v:.3}")).collect();
+            eprint!(
+                "\repoch {epoch}/{epochs} iter {}/{per_epoch} {rate:.2} it/s ETA {:.0}s | {}   ",
+                i + 1,
+                eta,
+                shown.join(" ")
+            );
+            if iteration % o.display_freq.max(1) == 0 {
+                let row: Vec<Tensor> =
+                    model.visuals.iter().map(|(_, t)| t.narrow(0, 0, 1)).collect::<Result<_>>()?;
+                crate::io::image::save_png(
+                    &images.join(format!("epoch{epoch:03}_iter{iteration:06}.png")),
+                    &grid(&row)?,
+                )?;
+            }
+        }
+        checkpoint::save(&dir, &model, epoch, epoch % o.save_epoch_freq.max(1) == 0)?;
+    }
+    eprintln!();
+    Ok(losses)
+}
+
+/// For the built-in `colors` set: the mean `translation_score` of the latest G_A on the
+/// test images of A, and of the identity (what "no learning" scores). Translations are
+/// written to `<run>/test_latest/`.
+pub fn colors_score(d: &Device, o: &TrainOptions) -> Result<((f32, f32), (f32, f32))> {
+    use crate::data::synth::translation_score;
+    use crate::io::image::{read_rgb, resize_to, save_png, to_tensor};
+    let g = o.generator.build(d)?;
+    g.load_state_dict(&crate::io::load_safetensors(o.run_dir().join("latest_net_G_A.safetensors"))?)?;
+    let files = crate::io::image::image_files(&o.dataroot.join("testA"))?;
+    let out = o.run_dir().join("test_latest");
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Error::File { path: out.display().to_string(), msg: e.to_string() })?;
+    let (mut identity, mut learned) = ((0.0, 0.0), (0.0, 0.0));
+    for f in &files {
+        let img = resize_to(read_rgb(f)?, o.preprocess.crop_size, o.preprocess.crop_size);
+        let y = crate::autograd::no_grad(|| crate::nn::Layer::forward(&g, &to_tensor(d, &img, 3)?))?;
+        let path = out.join(f.file_name().expect("image files have names")).with_extension("png");
+        save_png(&path, &y)?;
+        let (a, b) = translation_score(&img, &img);
+        let (c, e) = translation_score(&img, &read_rgb(&path)?);
+        identity = (identity.0 + a, identity.1 + b);
+        learned = (learned.0 + c, learned.1 + e);
+    }
+    let n = files.len() as f32;
+    Ok(((identity.0 / n, identity.1 / n), (learned.0 / n, learned.1 / n)))
+}

@@ -1,0 +1,121 @@
+//! The data pipeline and the trainer: synthetic data and its score, the unaligned loader,
+//! checkpoints, resuming, and stopping on a NaN with the last good checkpoint intact.
+
+use crate::common::device;
+use gantry::data::synth::{translation_score, write_colors};
+use gantry::data::unaligned::{Preprocess, UnalignedLoader};
+use gantry::models::cyclegan::CycleGanOptions;
+use gantry::models::translate::{GeneratorOptions, ModelKind};
+use gantry::train::{train_cyclegan, TrainOptions};
+use std::path::{Path, PathBuf};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gantry-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn synthetic_colors_and_their_score() {
+    let dir = temp("synth");
+    write_colors(&dir, 8, 36, 3).unwrap();
+    for (sub, n) in [("trainA", 8), ("trainB", 8), ("testA", 2), ("testB", 2)] {
+        assert_eq!(std::fs::read_dir(dir.join(sub)).unwrap().count(), n, "{sub}");
+    }
+    let a = image::open(dir.join("trainA/0000.png")).unwrap().to_rgb8();
+    // Swapping red and blue turns every warm shape cool and leaves the grey alone.
+    let mut swapped = a.clone();
+    swapped.pixels_mut().for_each(|p| p.0.swap(0, 2));
+    assert_eq!(translation_score(&a, &a), (0.0, 1.0));
+    assert_eq!(translation_score(&a, &swapped), (1.0, 1.0));
+    let mut noise = a.clone();
+    noise.pixels_mut().enumerate().for_each(|(i, p)| p.0 = [(i * 37 % 256) as u8, 10, 250]);
+    assert!(translation_score(&a, &noise).1 < 0.05, "noise does not keep the background");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unaligned_loader_batches_and_names_bad_input() {
+    let d = device();
+    let dir = temp("loader");
+    write_colors(&dir, 3, 36, 5).unwrap();
+    let pre = Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3 };
+    let loader = UnalignedLoader::new(&dir, "train", pre, 2, 1).unwrap();
+    assert_eq!(loader.epoch_len, 3);
+    let (a, b) = loader.next(&d).unwrap();
+    assert_eq!(a.shape(), [2, 3, 32, 32]);
+    assert_eq!(b.shape(), [2, 3, 32, 32]);
+    assert!(a.to_vec().unwrap().iter().all(|v| (-1.0..=1.0).contains(v)));
+
+    let err = UnalignedLoader::new(&dir, "val", pre, 1, 1).err().expect("no valA folder").to_string();
+    assert!(err.contains("valA"), "{err}");
+    std::fs::write(dir.join("trainA/0000.png"), b"not an image").unwrap();
+    let loader = UnalignedLoader::new(&dir, "train", pre, 1, 1).unwrap();
+    let err = loader.next(&d).err().expect("a corrupt image").to_string();
+    assert!(err.contains("0000.png"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
+    let mut generator = GeneratorOptions::defaults(ModelKind::CycleGan);
+    generator.net_g = "resnet_6blocks".into();
+    generator.ngf = 4;
+    TrainOptions {
+        dataroot: data.to_path_buf(),
+        name: "tiny".into(),
+        checkpoints_dir: root.to_path_buf(),
+        generator,
+        ndf: 4,
+        n_layers_d: 3,
+        n_epochs: epochs,
+        n_epochs_decay: 0,
+        batch_size: 1,
+        preprocess: Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3 },
+        model: CycleGanOptions::default(),
+        display_freq: 2,
+        save_epoch_freq: 1,
+        continue_train: false,
+        seed: 9,
+    }
+}
+
+#[test]
+fn trainer_checkpoints_resumes_and_stops_on_nan() {
+    let d = device();
+    let root = temp("train");
+    let data = root.join("data");
+    write_colors(&data, 2, 36, 7).unwrap();
+    let run = root.join("tiny");
+    let log_lines = || std::fs::read_to_string(run.join("loss_log.jsonl")).unwrap().lines().count();
+
+    train_cyclegan(&d, &options(&root, &data, 1)).unwrap();
+    for f in ["latest_net_G_A", "latest_net_G_B", "latest_net_D_A", "latest_net_D_B", "1_net_G_A"] {
+        assert!(run.join(format!("{f}.safetensors")).is_file(), "{f}");
+    }
+    assert!(run.join("latest_state.safetensors").is_file() && run.join("train_opt.txt").is_file());
+    assert_eq!(log_lines(), 2);
+    assert!(std::fs::read_dir(run.join("web/images")).unwrap().count() >= 1, "a sample grid was written");
+
+    // Resuming runs epoch 2 only, starting from the saved networks and optimizer state.
+    let mut resume = options(&root, &data, 2);
+    resume.continue_train = true;
+    train_cyclegan(&d, &resume).unwrap();
+    assert_eq!(log_lines(), 4);
+    assert!(std::fs::read_to_string(run.join("loss_log.jsonl"))
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("{\"epoch\":2"));
+
+    // A NaN learning rate poisons the parameters: training stops naming the loss and the
+    // iteration, and the last good checkpoint is left as it was.
+    let before = std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap();
+    let mut broken = options(&root, &data, 3);
+    broken.continue_train = true;
+    broken.model.lr = f32::NAN;
+    let err = train_cyclegan(&d, &broken).unwrap_err().to_string();
+    assert!(err.contains("became NaN") && err.contains("iteration"), "{err}");
+    assert_eq!(std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap(), before);
+    std::fs::remove_dir_all(&root).unwrap();
+}
