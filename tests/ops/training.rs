@@ -47,11 +47,13 @@ fn unaligned_loader_batches_and_names_bad_input() {
     assert_eq!(b.shape(), [2, 3, 32, 32]);
     assert!(a.to_vec().unwrap().iter().all(|v| (-1.0..=1.0).contains(v)));
 
-    let err = UnalignedLoader::new(&dir, "val", pre, 1, 1).err().expect("no valA folder").to_string();
+    let Err(err) = UnalignedLoader::new(&dir, "val", pre, 1, 1) else { panic!("there is no valA folder") };
+    let err = err.to_string();
     assert!(err.contains("valA"), "{err}");
     std::fs::write(dir.join("trainA/0000.png"), b"not an image").unwrap();
     let loader = UnalignedLoader::new(&dir, "train", pre, 1, 1).unwrap();
-    let err = loader.next(&d).err().expect("a corrupt image").to_string();
+    let Err(err) = loader.next(&d) else { panic!("a corrupt image must be an error") };
+    let err = err.to_string();
     assert!(err.contains("0000.png"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
