@@ -15,6 +15,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run, so the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// List every GPU adapter wgpu can see (respects WGPU_BACKEND), marking the one gantry
@@ -107,10 +109,10 @@ enum Command {
 /// `gantry train` options, named as the reference's (kebab-case).
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// cyclegan (pix2pix training is not wired to the CLI yet).
-    #[arg(value_parser = ["cyclegan"])]
+    /// cyclegan (unaligned trainA/ and trainB/) or pix2pix (aligned A|B images in train/).
+    #[arg(value_parser = ["cyclegan", "pix2pix"])]
     model: String,
-    /// Folder with trainA/ and trainB/; without it, a synthetic set is written and used.
+    /// The dataset folder; without it, a synthetic set is written and used.
     #[arg(long)]
     dataroot: Option<std::path::PathBuf>,
     #[arg(long, default_value = "experiment")]
@@ -125,8 +127,18 @@ struct TrainArgs {
     ndf: Option<usize>,
     #[arg(long, default_value_t = 3)]
     n_layers_d: usize,
-    #[arg(long, value_parser = ["instance", "batch", "none"], default_value = "instance")]
-    norm: String,
+    /// instance (CycleGAN's default), batch (pix2pix's) or none.
+    #[arg(long, value_parser = ["instance", "batch", "none"])]
+    norm: Option<String>,
+    /// pix2pix: AtoB or BtoA.
+    #[arg(long, value_parser = ["AtoB", "BtoA"], default_value = "AtoB")]
+    direction: String,
+    /// Build the generator without dropout (pix2pix uses dropout by default).
+    #[arg(long)]
+    no_dropout: bool,
+    /// pix2pix: weight of the L1 term.
+    #[arg(long = "lambda-L1", default_value_t = 100.0)]
+    lambda_l1: f32,
     #[arg(long)]
     n_epochs: Option<usize>,
     #[arg(long)]
@@ -149,10 +161,12 @@ struct TrainArgs {
     lambda_b: f32,
     #[arg(long, default_value_t = 0.5)]
     lambda_identity: f32,
-    #[arg(long, default_value_t = 50)]
-    pool_size: usize,
-    #[arg(long, value_parser = ["lsgan", "vanilla", "wgangp"], default_value = "lsgan")]
-    gan_mode: String,
+    /// CycleGAN's image pool (50); pix2pix uses none.
+    #[arg(long)]
+    pool_size: Option<usize>,
+    /// lsgan (CycleGAN's default), vanilla (pix2pix's) or wgangp.
+    #[arg(long, value_parser = ["lsgan", "vanilla", "wgangp"])]
+    gan_mode: Option<String>,
     #[arg(long, default_value_t = 2e-4)]
     lr: f32,
     #[arg(long, default_value_t = 0.5)]
@@ -173,41 +187,55 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
     use gantry::models::cyclegan::CycleGanOptions;
     use gantry::models::cyclegan_nets::NormKind;
     use gantry::models::losses::GanMode;
+    use gantry::models::pix2pix::Pix2PixOptions;
     use gantry::models::translate::{GeneratorOptions, ModelKind};
     let device = gantry::Device::shared()?;
     let builtin = args.dataroot.is_none();
+    let kind = if args.model == "pix2pix" { ModelKind::Pix2Pix } else { ModelKind::CycleGan };
     // Built-in data trains small: 32-pixel crops, narrow networks, a few epochs.
     let small = |v: Option<usize>, small: usize, full: usize| v.unwrap_or(if builtin { small } else { full });
     let dataroot = match &args.dataroot {
         Some(d) => d.clone(),
         None => {
             let root = args.checkpoints_dir.join(&args.name).join("synthetic");
-            if !root.join("trainA").is_dir() {
-                gantry::data::synth::write_colors(&root, 64, 36, args.seed)?;
+            let written = match kind {
+                ModelKind::CycleGan if !root.join("trainA").is_dir() => {
+                    Some(gantry::data::synth::write_colors(&root, 64, 36, args.seed))
+                }
+                ModelKind::Pix2Pix if !root.join("train").is_dir() => {
+                    Some(gantry::data::synth::write_pairs(&root, 32, 128, args.seed))
+                }
+                _ => None,
+            };
+            if let Some(w) = written {
+                w?;
                 eprintln!("wrote the built-in synthetic set to {}", root.display());
             }
             root
         }
     };
-    let mut generator = GeneratorOptions::defaults(ModelKind::CycleGan);
-    generator.net_g = args.net_g.clone().unwrap_or_else(|| {
-        if builtin {
-            "resnet_6blocks".into()
-        } else {
-            "resnet_9blocks".into()
-        }
-    });
-    generator.ngf = small(args.ngf, 16, 64);
-    generator.norm = match args.norm.as_str() {
-        "batch" => NormKind::Batch,
-        "none" => NormKind::None,
-        _ => NormKind::Instance,
-    };
+    let mut generator = GeneratorOptions::defaults(kind);
+    let small_net = if kind == ModelKind::Pix2Pix { "unet_128" } else { "resnet_6blocks" };
+    generator.net_g =
+        args.net_g
+            .clone()
+            .unwrap_or_else(|| if builtin { small_net.into() } else { generator.net_g.clone() });
+    generator.ngf = small(args.ngf, if kind == ModelKind::Pix2Pix { 8 } else { 16 }, 64);
+    if let Some(norm) = &args.norm {
+        generator.norm = match norm.as_str() {
+            "batch" => NormKind::Batch,
+            "none" => NormKind::None,
+            _ => NormKind::Instance,
+        };
+    }
+    generator.dropout &= !args.no_dropout;
     generator.input_nc = args.input_nc;
     generator.output_nc = args.output_nc;
-    let load = args.load_size.unwrap_or(if builtin { 36 } else { 286 });
-    let crop = args.crop_size.unwrap_or(if builtin { 32 } else { 256 });
-    let gan_mode = match args.gan_mode.as_str() {
+    let (small_load, small_crop) = if kind == ModelKind::Pix2Pix { (136, 128) } else { (36, 32) };
+    let load = args.load_size.unwrap_or(if builtin { small_load } else { 286 });
+    let crop = args.crop_size.unwrap_or(if builtin { small_crop } else { 256 });
+    let default_mode = if kind == ModelKind::Pix2Pix { "vanilla" } else { "lsgan" };
+    let gan_mode = match args.gan_mode.as_deref().unwrap_or(default_mode) {
         "vanilla" => GanMode::Vanilla,
         "wgangp" => GanMode::Wgangp,
         _ => GanMode::Lsgan,
@@ -219,8 +247,8 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
         generator,
         ndf: small(args.ndf, 16, 64),
         n_layers_d: args.n_layers_d,
-        n_epochs: small(args.n_epochs, 2, 100),
-        n_epochs_decay: small(args.n_epochs_decay, 2, 100),
+        n_epochs: small(args.n_epochs, if kind == ModelKind::Pix2Pix { 1 } else { 2 }, 100),
+        n_epochs_decay: small(args.n_epochs_decay, if kind == ModelKind::Pix2Pix { 1 } else { 2 }, 100),
         batch_size: args.batch_size,
         preprocess: Preprocess {
             load_size: load,
@@ -228,23 +256,26 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
             flip: !args.no_flip,
             channels: args.input_nc,
         },
+        kind,
         model: CycleGanOptions {
             lambda_a: args.lambda_a,
             lambda_b: args.lambda_b,
             lambda_identity: args.lambda_identity,
             gan_mode,
-            pool_size: args.pool_size,
+            pool_size: args.pool_size.unwrap_or(50),
             lr: args.lr,
             beta1: args.beta1,
         },
+        pix2pix: Pix2PixOptions { lambda_l1: args.lambda_l1, gan_mode, lr: args.lr, beta1: args.beta1 },
+        b_to_a: args.direction == "BtoA",
         display_freq: small(args.display_freq, 16, 100),
         save_epoch_freq: args.save_epoch_freq,
         continue_train: args.continue_train,
         seed: args.seed,
     };
-    gantry::train::train_cyclegan(&device, &o)?;
+    gantry::train::train(&device, &o)?;
     println!("checkpoints, loss log and sample grids are in {}", o.run_dir().display());
-    if builtin {
+    if builtin && kind == ModelKind::CycleGan {
         let (identity, learned) = gantry::train::colors_score(&device, &o)?;
         println!(
             "testA -> B: shapes turned cool {:.2} (untranslated {:.2}), background kept grey {:.2} (untranslated {:.2}); a perfect translation scores 1.00 and 1.00",

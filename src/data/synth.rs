@@ -71,6 +71,31 @@ pub fn write_colors(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// Writes the `pairs` dataset for pix2pix: train/ (`n` images) and test/ (`n / 4`), each
+/// an A|B image `2 · size` wide: A is a scene's silhouette (white shapes on black), B the
+/// scene itself in the warm palette.
+pub fn write_pairs(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
+    let mut rng = Rng(seed.max(1) ^ 0x7F4A_7C15_9E37_79B9);
+    for (dir, count) in [("train", n), ("test", n.div_ceil(4))] {
+        let folder = out.join(dir);
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| Error::File { path: folder.display().to_string(), msg: e.to_string() })?;
+        for i in 0..count {
+            let b = scene(&mut rng, size, false);
+            let mut ab = RgbImage::new(2 * size, size);
+            for (x, y, p) in b.enumerate_pixels() {
+                let mask = if p.0 == BACKGROUND { 0 } else { 255 };
+                ab.put_pixel(x, y, Rgb([mask; 3]));
+                ab.put_pixel(x + size, y, *p);
+            }
+            let path = folder.join(format!("{i:04}.png"));
+            ab.save(&path)
+                .map_err(|e| Error::File { path: path.display().to_string(), msg: e.to_string() })?;
+        }
+    }
+    Ok(())
+}
+
 fn off_grey(p: &Rgb<u8>) -> bool {
     let [r, g, b] = p.0.map(i32::from);
     (r - 128).abs() + (g - 128).abs() + (b - 128).abs() > 60

@@ -21,10 +21,10 @@ pub struct Preprocess {
     pub channels: usize,
 }
 
-struct Rng(u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -32,13 +32,23 @@ impl Rng {
     }
 }
 
+/// A random crop position and flip, drawn once per image (or pair).
+pub(crate) fn draw(p: &Preprocess, rng: &mut Rng) -> (u32, u32, bool) {
+    let span = (p.load_size - p.crop_size) as usize;
+    (rng.below(span + 1) as u32, rng.below(span + 1) as u32, p.flip && rng.below(2) == 1)
+}
+
 /// Decodes and preprocesses one image into CHW values in [-1, 1].
 fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng) -> Result<Vec<f32>> {
-    let img = resize_to(read_rgb(path)?, p.load_size, p.load_size);
-    let span = (p.load_size - p.crop_size) as usize;
-    let (x0, y0) = (rng.below(span + 1) as u32, rng.below(span + 1) as u32);
+    let at = draw(p, rng);
+    Ok(transform(read_rgb(path)?, p, at))
+}
+
+/// resize_and_crop at a drawn position, the flip, and the conversion to CHW in [-1, 1].
+pub(crate) fn transform(img: RgbImage, p: &Preprocess, (x0, y0, flip): (u32, u32, bool)) -> Vec<f32> {
+    let img = resize_to(img, p.load_size, p.load_size);
     let mut img: RgbImage = image::imageops::crop_imm(&img, x0, y0, p.crop_size, p.crop_size).to_image();
-    if p.flip && rng.below(2) == 1 {
+    if flip {
         image::imageops::flip_horizontal_in_place(&mut img);
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
@@ -54,10 +64,10 @@ fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng) -> Result<Vec<f32>> {
             }
         }
     }
-    Ok(out)
+    out
 }
 
-type Batch = (Vec<f32>, Vec<f32>);
+pub(crate) type Batch = (Vec<f32>, Vec<f32>);
 
 /// Batches of (A, B) from an unaligned folder pair.
 pub struct UnalignedLoader {
@@ -128,12 +138,38 @@ impl UnalignedLoader {
 
     /// The next batch as tensors [batch, c, crop, crop] on `device`.
     pub fn next(&self, device: &Device) -> Result<(Tensor, Tensor)> {
-        let (a, b) = self
-            .rx
-            .recv()
-            .map_err(|_| Error::Invalid { op: "loader", msg: "the loading thread stopped".into() })??;
-        let s = self.pre.crop_size as usize;
-        let shape = [self.batch, self.pre.channels, s, s];
-        Ok((Tensor::from_slice(device, &a, &shape)?, Tensor::from_slice(device, &b, &shape)?))
+        receive(&self.rx, device, self.batch, &self.pre)
+    }
+}
+
+/// Uploads the next batch a loading thread sent.
+pub(crate) fn receive(
+    rx: &Receiver<Result<Batch>>,
+    device: &Device,
+    batch: usize,
+    pre: &Preprocess,
+) -> Result<(Tensor, Tensor)> {
+    let (a, b) = rx
+        .recv()
+        .map_err(|_| Error::Invalid { op: "loader", msg: "the loading thread stopped".into() })??;
+    let s = pre.crop_size as usize;
+    let shape = [batch, pre.channels, s, s];
+    Ok((Tensor::from_slice(device, &a, &shape)?, Tensor::from_slice(device, &b, &shape)?))
+}
+
+/// What the trainer needs of a loader.
+pub trait PairLoader {
+    /// Images per epoch.
+    fn epoch_len(&self) -> usize;
+    /// The next (A, B) batch on `device`.
+    fn next_pair(&self, device: &Device) -> Result<(Tensor, Tensor)>;
+}
+
+impl PairLoader for UnalignedLoader {
+    fn epoch_len(&self) -> usize {
+        self.epoch_len
+    }
+    fn next_pair(&self, device: &Device) -> Result<(Tensor, Tensor)> {
+        self.next(device)
     }
 }

@@ -1,5 +1,6 @@
 //! The GAN models, one file per system.
 
+pub mod contract;
 pub mod cyclegan;
 pub mod cyclegan_nets;
 pub mod image_pool;

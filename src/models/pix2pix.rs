@@ -34,13 +34,15 @@ pub struct Pix2Pix {
     pub opt_g: Adam,
     pub opt_d: Adam,
     pub options: Pix2PixOptions,
+    /// The last iteration's images by name (real_A, fake_B, real_B).
+    pub visuals: Vec<(&'static str, Tensor)>,
 }
 
 impl Pix2Pix {
     pub fn new(g: Net, d: Net, options: Pix2PixOptions) -> Pix2Pix {
         let adam = AdamConfig::new(options.lr).betas(options.beta1, 0.999);
         let (opt_g, opt_d) = (Adam::new(g.parameters(), adam), Adam::new(d.parameters(), adam));
-        Pix2Pix { g, d, opt_g, opt_d, options }
+        Pix2Pix { g, d, opt_g, opt_d, options, visuals: Vec::new() }
     }
 
     /// One training iteration on an aligned pair (x = `a`, y = `b`): the discriminator's
@@ -65,6 +67,7 @@ impl Pix2Pix {
         g_gan.add(&g_l1)?.backward()?;
         self.opt_g.step()?;
 
+        self.visuals = vec![("real_A", a.detach()), ("fake_B", fake_b.detach()), ("real_B", b.detach())];
         Ok(vec![
             ("G_GAN", g_gan.item()?),
             ("G_L1", g_l1.item()?),

@@ -4,19 +4,22 @@
 
 use super::TrainOptions;
 use crate::error::{Error, Result};
+use crate::gpu::Device;
 use crate::io::{load_safetensors, save_safetensors};
-use crate::models::cyclegan::CycleGan;
+use crate::models::contract::GanModel;
 use crate::nn::ModuleExt;
 use crate::tensor::Tensor;
 use std::path::Path;
 
-fn nets(model: &CycleGan) -> [(&'static str, &dyn crate::nn::Module); 4] {
-    [("G_A", &model.g_a), ("G_B", &model.g_b), ("D_A", &model.d_a), ("D_B", &model.d_b)]
-}
-
 /// Saves the latest networks and state, and an epoch-numbered copy of the networks.
-pub fn save(dir: &Path, model: &CycleGan, epoch: usize, numbered: bool) -> Result<()> {
-    for (name, net) in nets(model) {
+pub fn save(
+    dir: &Path,
+    model: &mut dyn GanModel,
+    device: &Device,
+    epoch: usize,
+    numbered: bool,
+) -> Result<()> {
+    for (name, net) in model.networks() {
         let sd = net.state_dict();
         save_safetensors(dir.join(format!("latest_net_{name}.safetensors")), &sd)?;
         if numbered {
@@ -24,31 +27,30 @@ pub fn save(dir: &Path, model: &CycleGan, epoch: usize, numbered: bool) -> Resul
         }
     }
     let mut state = Vec::new();
-    for (prefix, opt) in [("opt_G", &model.opt_g), ("opt_D", &model.opt_d)] {
+    for (prefix, opt) in model.optimizers() {
         state.extend(opt.state_dict()?.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
     }
-    let device = model.g_a.parameters()[0].device().clone();
-    state.push(("epoch".into(), Tensor::scalar(&device, epoch as f32)?));
+    state.push(("epoch".into(), Tensor::scalar(device, epoch as f32)?));
     save_safetensors(dir.join("latest_state.safetensors"), &state)
 }
 
 /// Loads the latest networks and state; returns the last finished epoch.
-pub fn load(dir: &Path, model: &mut CycleGan) -> Result<usize> {
-    for (name, net) in nets(model) {
+pub fn load(dir: &Path, model: &mut dyn GanModel, device: &Device) -> Result<usize> {
+    for (name, net) in model.networks() {
         net.load_state_dict(&load_safetensors(dir.join(format!("latest_net_{name}.safetensors")))?)?;
     }
     let state = load_safetensors(dir.join("latest_state.safetensors"))?;
-    let device = model.g_a.parameters()[0].device().clone();
     let pick = |prefix: &str| -> Result<Vec<(String, Tensor)>> {
         state
             .iter()
             .filter_map(|(n, t)| {
-                n.strip_prefix(prefix).map(|rest| Ok((rest.to_string(), t.to_tensor(&device)?)))
+                n.strip_prefix(prefix).map(|rest| Ok((rest.to_string(), t.to_tensor(device)?)))
             })
             .collect()
     };
-    model.opt_g.load_state_dict(&pick("opt_G.")?)?;
-    model.opt_d.load_state_dict(&pick("opt_D.")?)?;
+    for (prefix, opt) in model.optimizers() {
+        opt.load_state_dict(&pick(&format!("{prefix}."))?)?;
+    }
     let epoch = state.iter().find(|(n, _)| n == "epoch").ok_or_else(|| Error::File {
         path: dir.join("latest_state.safetensors").display().to_string(),
         msg: "has no epoch counter".into(),

@@ -5,12 +5,16 @@
 
 mod checkpoint;
 
-use crate::data::unaligned::{Preprocess, UnalignedLoader};
+use crate::data::aligned::AlignedLoader;
+use crate::data::unaligned::{PairLoader, Preprocess, UnalignedLoader};
 use crate::error::{Error, Result};
 use crate::gpu::Device;
+use crate::models::contract::GanModel;
 use crate::models::cyclegan::{CycleGan, CycleGanOptions};
-use crate::models::cyclegan_nets::{nlayer_discriminator, NetConfig, NormKind};
+use crate::models::cyclegan_nets::{nlayer_discriminator, NetConfig};
+use crate::models::pix2pix::{Pix2Pix, Pix2PixOptions};
 use crate::models::translate::GeneratorOptions;
+use crate::models::translate::ModelKind;
 use crate::nn::{init, ModuleExt};
 use crate::optim::cyclegan_linear;
 use crate::tensor::Tensor;
@@ -31,7 +35,12 @@ pub struct TrainOptions {
     pub n_epochs_decay: usize,
     pub batch_size: usize,
     pub preprocess: Preprocess,
+    /// Which model trains: CycleGAN on unaligned data, pix2pix on aligned pairs.
+    pub kind: ModelKind,
     pub model: CycleGanOptions,
+    pub pix2pix: Pix2PixOptions,
+    /// pix2pix `--direction BtoA`: B is the input.
+    pub b_to_a: bool,
     pub display_freq: usize,
     pub save_epoch_freq: usize,
     pub continue_train: bool,
@@ -41,6 +50,14 @@ pub struct TrainOptions {
 impl TrainOptions {
     pub fn run_dir(&self) -> PathBuf {
         self.checkpoints_dir.join(&self.name)
+    }
+
+    /// The base learning rate of the model that trains.
+    fn lr(&self) -> f32 {
+        match self.kind {
+            ModelKind::CycleGan => self.model.lr,
+            ModelKind::Pix2Pix => self.pix2pix.lr,
+        }
     }
 }
 
@@ -88,41 +105,86 @@ fn grid(images: &[Tensor]) -> Result<Tensor> {
     Tensor::concat(images, 3)
 }
 
-/// Trains a CycleGAN; returns the final losses.
-pub fn train_cyclegan(d: &Device, o: &TrainOptions) -> Result<Vec<(&'static str, f32)>> {
-    if o.generator.norm == NormKind::Batch && o.batch_size == 1 {
-        eprintln!("note: batch norm with batch size 1 normalises each image by itself, as in the reference");
-    }
+/// Builds a pix2pix model: the generator from the options, a PatchGAN on cat(A, B).
+pub fn build_pix2pix(d: &Device, o: &TrainOptions) -> Result<Pix2Pix> {
+    let g = &o.generator;
+    let dcfg = NetConfig {
+        input_nc: g.input_nc + g.output_nc,
+        output_nc: 1,
+        width: o.ndf,
+        norm: g.norm,
+        dropout: false,
+    };
+    let (gen, disc) = (g.build(d)?, nlayer_discriminator(d, dcfg, o.n_layers_d)?);
+    init_normal(&gen)?;
+    init_normal(&disc)?;
+    Ok(Pix2Pix::new(gen, disc, o.pix2pix))
+}
+
+/// Trains the model the options name; returns the final losses.
+pub fn train(d: &Device, o: &TrainOptions) -> Result<Vec<(&'static str, f32)>> {
+    d.manual_seed(o.seed);
     let dir = o.run_dir();
+    let pre = o.preprocess;
+    match o.kind {
+        ModelKind::CycleGan => {
+            let mut model = build_cyclegan(d, o)?;
+            let first = resume(d, o, &mut model)?;
+            let loader =
+                UnalignedLoader::new(&o.dataroot, "train", pre, o.batch_size, o.seed + first as u64)?;
+            run(d, o, &mut model, &loader, first, &dir)
+        }
+        ModelKind::Pix2Pix => {
+            let mut model = build_pix2pix(d, o)?;
+            let first = resume(d, o, &mut model)?;
+            let loader =
+                AlignedLoader::new(&o.dataroot, "train", pre, o.batch_size, o.b_to_a, o.seed + first as u64)?;
+            run(d, o, &mut model, &loader, first, &dir)
+        }
+    }
+}
+
+/// The first epoch to run: 1, or the one after the saved state with --continue-train.
+fn resume(d: &Device, o: &TrainOptions, model: &mut dyn GanModel) -> Result<usize> {
+    if !o.continue_train {
+        return Ok(1);
+    }
+    let last = checkpoint::load(&o.run_dir(), model, d)?;
+    eprintln!("resuming {} after epoch {last}", o.name);
+    Ok(last + 1)
+}
+
+fn run(
+    d: &Device,
+    o: &TrainOptions,
+    model: &mut dyn GanModel,
+    loader: &dyn PairLoader,
+    first_epoch: usize,
+    dir: &std::path::Path,
+) -> Result<Vec<(&'static str, f32)>> {
     let images = dir.join("web").join("images");
     std::fs::create_dir_all(&images)
         .map_err(|e| Error::File { path: images.display().to_string(), msg: e.to_string() })?;
-    d.manual_seed(o.seed);
-    let mut model = build_cyclegan(d, o)?;
-    let mut first_epoch = 1;
-    if o.continue_train {
-        first_epoch = checkpoint::load(&dir, &mut model)? + 1;
-        eprintln!("resuming {} after epoch {}", o.name, first_epoch - 1);
-    }
-    checkpoint::save_options(&dir, o)?;
-    let loader =
-        UnalignedLoader::new(&o.dataroot, "train", o.preprocess, o.batch_size, o.seed + first_epoch as u64)?;
-    let per_epoch = loader.epoch_len.div_ceil(o.batch_size);
+    checkpoint::save_options(dir, o)?;
+    let per_epoch = loader.epoch_len().div_ceil(o.batch_size);
     let epochs = o.n_epochs + o.n_epochs_decay;
-    let mut log =
-        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("loss_log.jsonl")).map_err(
-            |e| Error::File { path: dir.join("loss_log.jsonl").display().to_string(), msg: e.to_string() },
-        )?;
+    let log_path = dir.join("loss_log.jsonl");
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| Error::File { path: log_path.display().to_string(), msg: e.to_string() })?;
     let start = Instant::now();
-    let total = (epochs + 1 - first_epoch) * per_epoch;
+    let total = (epochs + 1).saturating_sub(first_epoch) * per_epoch;
     let mut done = 0usize;
     let mut losses = Vec::new();
     for epoch in first_epoch..=epochs {
-        let lr = o.model.lr * cyclegan_linear(epoch - 1, 1, o.n_epochs, o.n_epochs_decay);
-        model.opt_g.set_lr(lr);
-        model.opt_d.set_lr(lr);
+        let lr = o.lr() * cyclegan_linear(epoch - 1, 1, o.n_epochs, o.n_epochs_decay);
+        for (_, opt) in model.optimizers() {
+            opt.set_lr(lr);
+        }
         for i in 0..per_epoch {
-            let (a, b) = loader.next(d)?;
+            let (a, b) = loader.next_pair(d)?;
             losses = model.optimize(&a, &b)?;
             done += 1;
             let iteration = (epoch - 1) * per_epoch + i + 1;
@@ -134,7 +196,7 @@ pub fn train_cyclegan(d: &Device, o: &TrainOptions) -> Result<Vec<(&'static str,
             }
             let fields: Vec<String> = losses.iter().map(|(n, v)| format!("\"{n}\":{v:.6}")).collect();
             writeln!(log, "{{\"epoch\":{epoch},\"iter\":{iteration},\"lr\":{lr:e},{}}}", fields.join(","))
-                .map_err(|e| Error::File { path: "loss_log.jsonl".into(), msg: e.to_string() })?;
+                .map_err(|e| Error::File { path: log_path.display().to_string(), msg: e.to_string() })?;
             let rate = done as f64 / start.elapsed().as_secs_f64();
             let eta = (total - done) as f64 / rate.max(1e-9);
             let shown: Vec<String> = losses.iter().map(|(n, v)| format!("{n} {v:.3}")).collect();
@@ -144,16 +206,16 @@ pub fn train_cyclegan(d: &Device, o: &TrainOptions) -> Result<Vec<(&'static str,
                 eta,
                 shown.join(" ")
             );
-            if iteration % o.display_freq.max(1) == 0 {
+            if iteration.is_multiple_of(o.display_freq.max(1)) {
                 let row: Vec<Tensor> =
-                    model.visuals.iter().map(|(_, t)| t.narrow(0, 0, 1)).collect::<Result<_>>()?;
+                    model.visuals().iter().map(|(_, t)| t.narrow(0, 0, 1)).collect::<Result<_>>()?;
                 crate::io::image::save_png(
                     &images.join(format!("epoch{epoch:03}_iter{iteration:06}.png")),
                     &grid(&row)?,
                 )?;
             }
         }
-        checkpoint::save(&dir, &model, epoch, epoch % o.save_epoch_freq.max(1) == 0)?;
+        checkpoint::save(dir, model, d, epoch, epoch % o.save_epoch_freq.max(1) == 0)?;
     }
     eprintln!();
     Ok(losses)

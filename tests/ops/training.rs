@@ -5,8 +5,9 @@ use crate::common::device;
 use gantry::data::synth::{translation_score, write_colors};
 use gantry::data::unaligned::{Preprocess, UnalignedLoader};
 use gantry::models::cyclegan::CycleGanOptions;
+use gantry::models::pix2pix::Pix2PixOptions;
 use gantry::models::translate::{GeneratorOptions, ModelKind};
-use gantry::train::{train_cyclegan, TrainOptions};
+use gantry::train::{train, TrainOptions};
 use std::path::{Path, PathBuf};
 
 fn temp(name: &str) -> PathBuf {
@@ -73,7 +74,10 @@ fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
         n_epochs_decay: 0,
         batch_size: 1,
         preprocess: Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3 },
+        kind: ModelKind::CycleGan,
         model: CycleGanOptions::default(),
+        pix2pix: Pix2PixOptions::default(),
+        b_to_a: false,
         display_freq: 2,
         save_epoch_freq: 1,
         continue_train: false,
@@ -90,7 +94,7 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     let run = root.join("tiny");
     let log_lines = || std::fs::read_to_string(run.join("loss_log.jsonl")).unwrap().lines().count();
 
-    train_cyclegan(&d, &options(&root, &data, 1)).unwrap();
+    train(&d, &options(&root, &data, 1)).unwrap();
     for f in ["latest_net_G_A", "latest_net_G_B", "latest_net_D_A", "latest_net_D_B", "1_net_G_A"] {
         assert!(run.join(format!("{f}.safetensors")).is_file(), "{f}");
     }
@@ -101,7 +105,7 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     // Resuming runs epoch 2 only, starting from the saved networks and optimizer state.
     let mut resume = options(&root, &data, 2);
     resume.continue_train = true;
-    train_cyclegan(&d, &resume).unwrap();
+    train(&d, &resume).unwrap();
     assert_eq!(log_lines(), 4);
     assert!(std::fs::read_to_string(run.join("loss_log.jsonl"))
         .unwrap()
@@ -116,7 +120,7 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     let mut broken = options(&root, &data, 3);
     broken.continue_train = true;
     broken.model.lr = f32::NAN;
-    let err = train_cyclegan(&d, &broken).unwrap_err().to_string();
+    let err = train(&d, &broken).unwrap_err().to_string();
     assert!(err.contains("became NaN") && err.contains("iteration"), "{err}");
     assert_eq!(std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap(), before);
     std::fs::remove_dir_all(&root).unwrap();
@@ -139,7 +143,7 @@ fn demo_translation_is_learned() {
     o.ndf = 16;
     o.display_freq = 1000;
     o.seed = 1;
-    train_cyclegan(&d, &o).unwrap();
+    train(&d, &o).unwrap();
     let (identity, learned) = gantry::train::colors_score(&d, &o).unwrap();
     assert!(identity.0 < 0.01, "untranslated shapes are warm");
     assert!(learned.0 >= DEMO_SHAPES, "shapes turned cool: {:.2}", learned.0);
@@ -151,3 +155,34 @@ fn demo_translation_is_learned() {
 /// untranslated images score 0.00 and 1.00. The bars leave room for other drivers' rounding.
 const DEMO_SHAPES: f32 = 0.6;
 const DEMO_BACKGROUND: f32 = 0.8;
+
+#[test]
+fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
+    use gantry::data::aligned::AlignedLoader;
+    use gantry::data::unaligned::PairLoader;
+    let d = device();
+    let root = temp("pix2pix");
+    let data = root.join("data");
+    gantry::data::synth::write_pairs(&data, 2, 32, 4).unwrap();
+    // A|B halves come out in order, or swapped with BtoA: A is a black-and-white silhouette.
+    let pre = Preprocess { load_size: 32, crop_size: 32, flip: false, channels: 3 };
+    let is_silhouette = |t: &gantry::Tensor| t.to_vec().unwrap().iter().all(|&v| v == -1.0 || v == 1.0);
+    let (a, b) = AlignedLoader::new(&data, "train", pre, 1, false, 1).unwrap().next_pair(&d).unwrap();
+    assert!(is_silhouette(&a) && !is_silhouette(&b));
+    let (a, b) = AlignedLoader::new(&data, "train", pre, 1, true, 1).unwrap().next_pair(&d).unwrap();
+    assert!(!is_silhouette(&a) && is_silhouette(&b));
+
+    let mut o = options(&root, &data, 1);
+    o.kind = ModelKind::Pix2Pix;
+    o.generator = GeneratorOptions::defaults(ModelKind::Pix2Pix);
+    o.generator.net_g = "unet_128".into();
+    o.generator.ngf = 2;
+    o.preprocess = Preprocess { load_size: 136, crop_size: 128, flip: true, channels: 3 };
+    let losses = train(&d, &o).unwrap();
+    let names: Vec<&str> = losses.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["G_GAN", "G_L1", "D_real", "D_fake"]);
+    for f in ["latest_net_G", "latest_net_D", "latest_state"] {
+        assert!(root.join("tiny").join(format!("{f}.safetensors")).is_file(), "{f}");
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -1,0 +1,98 @@
+//! The aligned layout pix2pix trains on: `<root>/<phase>/` holds images with A on the left
+//! half and B on the right. Both halves get the same crop position and flip;
+//! `--direction BtoA` swaps them. Images come in a fresh random order each epoch, decoded
+//! on a background thread.
+
+use super::unaligned::{draw, receive, transform, Batch, PairLoader, Preprocess, Rng};
+use crate::error::{Error, Result};
+use crate::gpu::Device;
+use crate::io::image::{image_files, read_rgb};
+use crate::tensor::Tensor;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+
+/// Splits an A|B image and preprocesses both halves alike.
+fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng, b_to_a: bool) -> Result<(Vec<f32>, Vec<f32>)> {
+    let ab = read_rgb(path)?;
+    let (w, h) = ab.dimensions();
+    if w < 2 {
+        return Err(Error::File {
+            path: path.display().to_string(),
+            msg: "is too narrow to hold A and B side by side".into(),
+        });
+    }
+    let half = w / 2;
+    let a = image::imageops::crop_imm(&ab, 0, 0, half, h).to_image();
+    let b = image::imageops::crop_imm(&ab, half, 0, half, h).to_image();
+    let at = draw(p, rng);
+    let (a, b) = (transform(a, p, at), transform(b, p, at));
+    Ok(if b_to_a { (b, a) } else { (a, b) })
+}
+
+pub struct AlignedLoader {
+    rx: Receiver<Result<Batch>>,
+    epoch_len: usize,
+    batch: usize,
+    pre: Preprocess,
+}
+
+impl AlignedLoader {
+    pub fn new(
+        root: &Path,
+        phase: &str,
+        pre: Preprocess,
+        batch: usize,
+        b_to_a: bool,
+        seed: u64,
+    ) -> Result<AlignedLoader> {
+        let dir = root.join(phase);
+        if !dir.is_dir() {
+            return Err(Error::File {
+                path: dir.display().to_string(),
+                msg: format!("is missing: the aligned layout needs {phase}/ with A|B images"),
+            });
+        }
+        let files: Vec<PathBuf> = image_files(&dir)?;
+        let epoch_len = files.len();
+        let (tx, rx) = sync_channel(4);
+        std::thread::spawn(move || {
+            let mut rng = Rng(seed.max(1) ^ 0x5151_A1A1_0F0F_F0F0);
+            let mut order: Vec<usize> = Vec::new();
+            loop {
+                let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                for _ in 0..batch {
+                    if order.is_empty() {
+                        order = (0..files.len()).collect();
+                        for i in (1..order.len()).rev() {
+                            order.swap(i, rng.below(i + 1));
+                        }
+                    }
+                    let file = &files[order.pop().expect("refilled above")];
+                    match prepare(file, &pre, &mut rng, b_to_a) {
+                        Ok((x, y)) => {
+                            xs.extend(x);
+                            ys.extend(y);
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                if tx.send(Ok((xs, ys))).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(AlignedLoader { rx, epoch_len, batch, pre })
+    }
+}
+
+impl PairLoader for AlignedLoader {
+    fn epoch_len(&self) -> usize {
+        self.epoch_len
+    }
+    fn next_pair(&self, device: &Device) -> Result<(Tensor, Tensor)> {
+        receive(&self.rx, device, self.batch, &self.pre)
+    }
+}
