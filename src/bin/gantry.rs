@@ -272,7 +272,15 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
         save_epoch_freq: args.save_epoch_freq,
         continue_train: args.continue_train,
         seed: args.seed,
+        stop: None,
     };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C asks the trainer to save and stop after the current iteration.
+    if ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed)).is_err() {
+        eprintln!("note: Ctrl-C cannot be caught here; an interrupted run keeps its last epoch's checkpoint");
+    }
+    let o = gantry::train::TrainOptions { stop: Some(stop), ..o };
     gantry::train::train(&device, &o)?;
     println!("checkpoints, loss log and sample grids are in {}", o.run_dir().display());
     if builtin && kind == ModelKind::CycleGan {

@@ -45,6 +45,8 @@ pub struct TrainOptions {
     pub save_epoch_freq: usize,
     pub continue_train: bool,
     pub seed: u64,
+    /// Raised (by Ctrl-C) to stop after the current iteration, saving a checkpoint first.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl TrainOptions {
@@ -206,6 +208,16 @@ fn run(
                 eta,
                 shown.join(" ")
             );
+            if o.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+                // Saved as the previous epoch's state with this epoch's weights: resuming
+                // runs this epoch again from them.
+                checkpoint::save(dir, model, d, epoch - 1, false)?;
+                eprintln!(
+                    "\nstopped at iteration {iteration}; saved the latest checkpoint in {}",
+                    dir.display()
+                );
+                return Ok(losses);
+            }
             if iteration.is_multiple_of(o.display_freq.max(1)) {
                 let row: Vec<Tensor> =
                     model.visuals().iter().map(|(_, t)| t.narrow(0, 0, 1)).collect::<Result<_>>()?;

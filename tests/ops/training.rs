@@ -82,6 +82,7 @@ fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
         save_epoch_freq: 1,
         continue_train: false,
         seed: 9,
+        stop: None,
     }
 }
 
@@ -114,6 +115,13 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
         .unwrap()
         .starts_with("{\"epoch\":2"));
 
+    // A raised stop flag (what Ctrl-C does) saves a checkpoint after one iteration and
+    // returns cleanly.
+    let mut stopped = options(&root, &data, 3);
+    stopped.continue_train = true;
+    stopped.stop = Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)));
+    train(&d, &stopped).unwrap();
+    assert_eq!(log_lines(), 5, "one more iteration ran");
     // A NaN learning rate poisons the parameters: training stops naming the loss and the
     // iteration, and the last good checkpoint is left as it was.
     let before = std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap();
