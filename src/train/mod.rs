@@ -4,6 +4,7 @@
 //! needed to resume exactly.
 
 mod checkpoint;
+pub mod report;
 
 use crate::data::aligned::AlignedLoader;
 use crate::data::unaligned::{PairLoader, Preprocess, UnalignedLoader};
@@ -180,6 +181,7 @@ fn run(
     let total = (epochs + 1).saturating_sub(first_epoch) * per_epoch;
     let mut done = 0usize;
     let mut losses = Vec::new();
+    let mut history: report::History = Vec::new();
     for epoch in first_epoch..=epochs {
         let lr = o.lr() * cyclegan_linear(epoch - 1, 1, o.n_epochs, o.n_epochs_decay);
         for (_, opt) in model.optimizers() {
@@ -190,6 +192,7 @@ fn run(
             losses = model.optimize(&a, &b)?;
             done += 1;
             let iteration = (epoch - 1) * per_epoch + i + 1;
+            history.push((iteration, losses.clone()));
             if let Some((name, v)) = losses.iter().find(|(_, v)| !v.is_finite()) {
                 return Err(Error::Invalid {
                     op: "train",
@@ -225,9 +228,13 @@ fn run(
                     &images.join(format!("epoch{epoch:03}_iter{iteration:06}.png")),
                     &grid(&row)?,
                 )?;
+                report::plot(&history, &dir.join("web").join("loss.png"))?;
+                report::html(dir, &o.name, &history)?;
             }
         }
-        checkpoint::save(dir, model, d, epoch, epoch % o.save_epoch_freq.max(1) == 0)?;
+        checkpoint::save(dir, model, d, epoch, epoch.is_multiple_of(o.save_epoch_freq.max(1)))?;
+        report::plot(&history, &dir.join("web").join("loss.png"))?;
+        report::html(dir, &o.name, &history)?;
     }
     eprintln!();
     Ok(losses)

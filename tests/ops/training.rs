@@ -102,6 +102,13 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     assert!(run.join("latest_state.safetensors").is_file() && run.join("train_opt.txt").is_file());
     assert_eq!(log_lines(), 2);
     assert!(std::fs::read_dir(run.join("web/images")).unwrap().count() >= 1, "a sample grid was written");
+    let page = std::fs::read_to_string(run.join("web/index.html")).unwrap();
+    assert!(
+        page.contains("loss.png") && page.contains("cycle_A") && page.contains("images/epoch001"),
+        "{page}"
+    );
+    let plot = image::open(run.join("web/loss.png")).unwrap().to_rgb8();
+    assert!(plot.pixels().any(|p| p.0 == [31, 119, 180]), "the first loss is drawn in its legend colour");
 
     // Resuming runs epoch 2 only, starting from the saved networks and optimizer state.
     let mut resume = options(&root, &data, 2);
