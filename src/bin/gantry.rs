@@ -167,6 +167,9 @@ struct TrainArgs {
     /// lsgan (CycleGAN's default), vanilla (pix2pix's) or wgangp.
     #[arg(long, value_parser = ["lsgan", "vanilla", "wgangp"])]
     gan_mode: Option<String>,
+    /// WGAN-GP penalty weight for CycleGAN's discriminators (0: off, as the reference).
+    #[arg(long, default_value_t = 0.0)]
+    lambda_gp: f32,
     #[arg(long, default_value_t = 2e-4)]
     lr: f32,
     #[arg(long, default_value_t = 0.5)]
@@ -265,6 +268,7 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
             pool_size: args.pool_size.unwrap_or(50),
             lr: args.lr,
             beta1: args.beta1,
+            lambda_gp: args.lambda_gp,
         },
         pix2pix: Pix2PixOptions { lambda_l1: args.lambda_l1, gan_mode, lr: args.lr, beta1: args.beta1 },
         b_to_a: args.direction == "BtoA",

@@ -28,6 +28,9 @@ pub struct CycleGanOptions {
     pub pool_size: usize,
     pub lr: f32,
     pub beta1: f32,
+    /// Weight of a WGAN-GP gradient penalty in the discriminators' loss; 0 (the
+    /// reference's behaviour: its stock models never call the penalty) turns it off.
+    pub lambda_gp: f32,
 }
 
 impl Default for CycleGanOptions {
@@ -40,6 +43,7 @@ impl Default for CycleGanOptions {
             pool_size: 50,
             lr: 2e-4,
             beta1: 0.5,
+            lambda_gp: 0.0,
         }
     }
 }
@@ -139,6 +143,11 @@ impl CycleGan {
         let mode = self.options.gan_mode;
         let real_loss = gan_loss(&d.forward(real)?, mode, true)?;
         let fake_loss = gan_loss(&d.forward(&fake.detach())?, mode, false)?;
-        real_loss.add(&fake_loss)?.mul_scalar(0.5)
+        let loss = real_loss.add(&fake_loss)?.mul_scalar(0.5)?;
+        if self.options.lambda_gp <= 0.0 {
+            return Ok(loss);
+        }
+        let alpha = Tensor::rand(real.device(), &[real.shape()[0]])?;
+        loss.add(&super::losses::gradient_penalty(d, real, fake, &alpha, self.options.lambda_gp)?)
     }
 }

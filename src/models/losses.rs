@@ -41,3 +41,24 @@ pub fn bce_with_logits(x: &Tensor, target: f32) -> Result<Tensor> {
 pub fn l1(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     a.sub(b)?.abs()?.mean_all()
 }
+
+/// The reference's `cal_gradient_penalty` ('mixed'): on x̂ = α·real + (1 − α)·fake, with
+/// one α per sample in [0, 1), λ·mean_i((‖∂ΣD(x̂)/∂x̂_i + 1e-16‖₂ − 1)²). The result is on
+/// the tape, so it trains the discriminator (second order through D).
+pub fn gradient_penalty(
+    d: &dyn crate::nn::Layer,
+    real: &Tensor,
+    fake: &Tensor,
+    alpha: &Tensor,
+    lambda: f32,
+) -> Result<Tensor> {
+    let n = real.shape()[0];
+    let a = alpha.reshape(&[n, 1, 1, 1])?;
+    let mixed =
+        real.detach().mul(&a)?.add(&fake.detach().mul(&a.affine(-1.0, 1.0)?)?)?.detach().requires_grad_();
+    let out = d.forward(&mixed)?.sum_all()?;
+    let g = crate::autograd::grad(&[out], &[mixed], true)?.remove(0);
+    let per_sample = g.add_scalar(1e-16)?.reshape(&[n, real.numel() / n])?;
+    let norms = per_sample.mul(&per_sample)?.sum(&[1], false)?.sqrt()?;
+    norms.add_scalar(-1.0)?.powf(2.0)?.mean_all()?.mul_scalar(lambda)
+}

@@ -201,3 +201,18 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_gradient_penalty_trains_the_discriminators() {
+    let d = device();
+    let root = temp("gp");
+    let data = root.join("data");
+    write_colors(&data, 1, 36, 2).unwrap();
+    let mut o = options(&root, &data, 1);
+    o.model.gan_mode = gantry::models::losses::GanMode::Wgangp;
+    o.model.lambda_gp = 10.0;
+    let with_gp = train(&d, &o).unwrap();
+    let d_a = with_gp.iter().find(|(n, _)| *n == "D_A").unwrap().1;
+    assert!(d_a.is_finite());
+    std::fs::remove_dir_all(&root).unwrap();
+}

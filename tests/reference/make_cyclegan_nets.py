@@ -289,5 +289,19 @@ for k, net in (("G", G), ("D", D)):
         TRAIN[f"after.{k}.{n}"] = p.detach().to(torch.float32)
 save_file({k: v.contiguous().clone() for k, v in TRAIN.items()}, os.path.join(DIR, "pix2pix_train.safetensors"))
 
+# ---- the reference's cal_gradient_penalty ('mixed', constant 1, lambda 10) ----
+GP = {}
+Dgp = NLayerD(3, 4, 1, "instance")
+torch.save(Dgp.state_dict(), os.path.join(DIR, "gp_d.pth"))
+real, fake, alpha = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16), torch.rand(2)
+a = alpha.view(2, 1, 1, 1).expand_as(real)
+mixed = (a * real + (1 - a) * fake).requires_grad_(True)
+g, = torch.autograd.grad(Dgp(mixed), mixed, grad_outputs=torch.ones_like(Dgp(mixed)), create_graph=True)
+penalty = (((g.view(2, -1) + 1e-16).norm(2, dim=1) - 1.0) ** 2).mean() * 10.0
+GP.update({"real": real, "fake": fake, "alpha": alpha, "penalty": penalty.detach().reshape(1)})
+for n, gw in zip([n for n, _ in Dgp.named_parameters()], torch.autograd.grad(penalty, list(Dgp.parameters()), allow_unused=True)):
+    GP[f"grad.{n}"] = gw if gw is not None else torch.zeros(1)
+save_file({k: v.contiguous().clone() for k, v in GP.items()}, os.path.join(DIR, "gp.safetensors"))
+
 save_file({k: v.contiguous() for k, v in EXPECTED.items()}, os.path.join(DIR, "expected.safetensors"))
 print("wrote", len(CASES), "networks")
