@@ -151,6 +151,9 @@ struct TrainArgs {
     crop_size: Option<u32>,
     #[arg(long)]
     no_flip: bool,
+    /// Skip unreadable images with a warning instead of stopping.
+    #[arg(long)]
+    skip_bad_images: bool,
     #[arg(long, default_value_t = 3)]
     input_nc: usize,
     #[arg(long, default_value_t = 3)]
@@ -258,6 +261,7 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
             crop_size: crop,
             flip: !args.no_flip,
             channels: args.input_nc,
+            skip_bad_images: args.skip_bad_images,
         },
         kind,
         model: CycleGanOptions {

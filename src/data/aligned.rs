@@ -60,7 +60,8 @@ impl AlignedLoader {
             let mut order: Vec<usize> = Vec::new();
             loop {
                 let (mut xs, mut ys) = (Vec::new(), Vec::new());
-                for _ in 0..batch {
+                let (mut filled, mut skipped) = (0, 0);
+                while filled < batch {
                     if order.is_empty() {
                         order = (0..files.len()).collect();
                         for i in (1..order.len()).rev() {
@@ -72,6 +73,11 @@ impl AlignedLoader {
                         Ok((x, y)) => {
                             xs.extend(x);
                             ys.extend(y);
+                            filled += 1;
+                        }
+                        Err(e) if pre.skip_bad_images && skipped < 1000 => {
+                            eprintln!("\nwarning: skipping {e}");
+                            skipped += 1;
                         }
                         Err(e) => {
                             let _ = tx.send(Err(e));

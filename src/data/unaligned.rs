@@ -19,6 +19,8 @@ pub struct Preprocess {
     pub crop_size: u32,
     pub flip: bool,
     pub channels: usize,
+    /// Skip unreadable images with a warning instead of stopping (`--skip-bad-images`).
+    pub skip_bad_images: bool,
 }
 
 pub(crate) struct Rng(pub u64);
@@ -111,7 +113,8 @@ impl UnalignedLoader {
             loop {
                 let mut batch_a = Vec::new();
                 let mut batch_b = Vec::new();
-                for _ in 0..batch {
+                let (mut filled, mut skipped) = (0, 0);
+                while filled < batch {
                     let pa = &a[index % a.len()];
                     let pb = &b[rng.below(b.len())];
                     index += 1;
@@ -121,6 +124,13 @@ impl UnalignedLoader {
                         Ok((x, y)) => {
                             batch_a.extend(x);
                             batch_b.extend(y);
+                            filled += 1;
+                        }
+                        // A bounded number of skips, so a folder of nothing but bad files
+                        // still ends in an error rather than a silent loop.
+                        Err(e) if pre.skip_bad_images && skipped < 1000 => {
+                            eprintln!("\nwarning: skipping {e}");
+                            skipped += 1;
                         }
                         Err(e) => {
                             let _ = tx.send(Err(e));

@@ -40,7 +40,7 @@ fn unaligned_loader_batches_and_names_bad_input() {
     let d = device();
     let dir = temp("loader");
     write_colors(&dir, 3, 36, 5).unwrap();
-    let pre = Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3 };
+    let pre = Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3, skip_bad_images: false };
     let loader = UnalignedLoader::new(&dir, "train", pre, 2, 1).unwrap();
     assert_eq!(loader.epoch_len, 3);
     let (a, b) = loader.next(&d).unwrap();
@@ -56,6 +56,12 @@ fn unaligned_loader_batches_and_names_bad_input() {
     let Err(err) = loader.next(&d) else { panic!("a corrupt image must be an error") };
     let err = err.to_string();
     assert!(err.contains("0000.png"), "{err}");
+    // With --skip-bad-images the corrupt file is passed over and batches keep coming.
+    let skipping =
+        UnalignedLoader::new(&dir, "train", Preprocess { skip_bad_images: true, ..pre }, 2, 1).unwrap();
+    for _ in 0..3 {
+        assert_eq!(skipping.next(&d).unwrap().0.shape(), [2, 3, 32, 32]);
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -73,7 +79,13 @@ fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
         n_epochs: epochs,
         n_epochs_decay: 0,
         batch_size: 1,
-        preprocess: Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3 },
+        preprocess: Preprocess {
+            load_size: 36,
+            crop_size: 32,
+            flip: true,
+            channels: 3,
+            skip_bad_images: false,
+        },
         kind: ModelKind::CycleGan,
         model: CycleGanOptions::default(),
         pix2pix: Pix2PixOptions::default(),
@@ -180,7 +192,7 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     let data = root.join("data");
     gantry::data::synth::write_pairs(&data, 2, 32, 4).unwrap();
     // A|B halves come out in order, or swapped with BtoA: A is a black-and-white silhouette.
-    let pre = Preprocess { load_size: 32, crop_size: 32, flip: false, channels: 3 };
+    let pre = Preprocess { load_size: 32, crop_size: 32, flip: false, channels: 3, skip_bad_images: false };
     let is_silhouette = |t: &gantry::Tensor| t.to_vec().unwrap().iter().all(|&v| v == -1.0 || v == 1.0);
     let (a, b) = AlignedLoader::new(&data, "train", pre, 1, false, 1).unwrap().next_pair(&d).unwrap();
     assert!(is_silhouette(&a) && !is_silhouette(&b));
@@ -192,7 +204,8 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     o.generator = GeneratorOptions::defaults(ModelKind::Pix2Pix);
     o.generator.net_g = "unet_128".into();
     o.generator.ngf = 2;
-    o.preprocess = Preprocess { load_size: 136, crop_size: 128, flip: true, channels: 3 };
+    o.preprocess =
+        Preprocess { load_size: 136, crop_size: 128, flip: true, channels: 3, skip_bad_images: false };
     let losses = train(&d, &o).unwrap();
     let names: Vec<&str> = losses.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["G_GAN", "G_L1", "D_real", "D_fake"]);
