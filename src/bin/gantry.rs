@@ -149,6 +149,9 @@ struct TrainArgs {
     load_size: Option<u32>,
     #[arg(long)]
     crop_size: Option<u32>,
+    /// resize_and_crop, crop, scale_width, scale_width_and_crop or none.
+    #[arg(long, value_parser = ["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"], default_value = "resize_and_crop")]
+    preprocess: String,
     #[arg(long)]
     no_flip: bool,
     /// Skip unreadable images with a warning instead of stopping.
@@ -189,7 +192,7 @@ struct TrainArgs {
 }
 
 fn train(args: TrainArgs) -> gantry::Result<()> {
-    use gantry::data::unaligned::Preprocess;
+    use gantry::data::unaligned::{Preprocess, PreprocessMode};
     use gantry::models::cyclegan::CycleGanOptions;
     use gantry::models::cyclegan_nets::NormKind;
     use gantry::models::losses::GanMode;
@@ -257,6 +260,13 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
         n_epochs_decay: small(args.n_epochs_decay, if kind == ModelKind::Pix2Pix { 1 } else { 2 }, 100),
         batch_size: args.batch_size,
         preprocess: Preprocess {
+            mode: match args.preprocess.as_str() {
+                "crop" => PreprocessMode::Crop,
+                "scale_width" => PreprocessMode::ScaleWidth,
+                "scale_width_and_crop" => PreprocessMode::ScaleWidthAndCrop,
+                "none" => PreprocessMode::None,
+                _ => PreprocessMode::ResizeAndCrop,
+            },
             load_size: load,
             crop_size: crop,
             flip: !args.no_flip,

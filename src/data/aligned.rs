@@ -3,7 +3,7 @@
 //! `--direction BtoA` swaps them. Images come in a fresh random order each epoch, decoded
 //! on a background thread.
 
-use super::unaligned::{draw, receive, transform, Batch, PairLoader, Preprocess, Rng};
+use super::unaligned::{draw, push, receive, transform, Batch, PairLoader, Preprocess, Rng};
 use crate::error::{Error, Result};
 use crate::gpu::Device;
 use crate::io::image::{image_files, read_rgb};
@@ -11,8 +11,10 @@ use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
+type Prepared = (Vec<f32>, [usize; 2]);
+
 /// Splits an A|B image and preprocesses both halves alike.
-fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng, b_to_a: bool) -> Result<(Vec<f32>, Vec<f32>)> {
+fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng, b_to_a: bool) -> Result<(Prepared, Prepared)> {
     let ab = read_rgb(path)?;
     let (w, h) = ab.dimensions();
     if w < 2 {
@@ -25,7 +27,8 @@ fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng, b_to_a: bool) -> Result<(
     let a = image::imageops::crop_imm(&ab, 0, 0, half, h).to_image();
     let b = image::imageops::crop_imm(&ab, half, 0, half, h).to_image();
     let at = draw(p, rng);
-    let (a, b) = (transform(a, p, at), transform(b, p, at));
+    let named = |msg: String| Error::File { path: path.display().to_string(), msg };
+    let (a, b) = (transform(a, p, at).map_err(named)?, transform(b, p, at).map_err(named)?);
     Ok(if b_to_a { (b, a) } else { (a, b) })
 }
 
@@ -60,6 +63,7 @@ impl AlignedLoader {
             let mut order: Vec<usize> = Vec::new();
             loop {
                 let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                let (mut size_x, mut size_y) = (None, None);
                 let (mut filled, mut skipped) = (0, 0);
                 while filled < batch {
                     if order.is_empty() {
@@ -69,12 +73,12 @@ impl AlignedLoader {
                         }
                     }
                     let file = &files[order.pop().expect("refilled above")];
-                    match prepare(file, &pre, &mut rng, b_to_a) {
-                        Ok((x, y)) => {
-                            xs.extend(x);
-                            ys.extend(y);
-                            filled += 1;
-                        }
+                    let item = prepare(file, &pre, &mut rng, b_to_a).and_then(|(x, y)| {
+                        push(&mut xs, &mut size_x, x)?;
+                        push(&mut ys, &mut size_y, y)
+                    });
+                    match item {
+                        Ok(()) => filled += 1,
                         Err(e) if pre.skip_bad_images && skipped < 1000 => {
                             eprintln!("\nwarning: skipping {e}");
                             skipped += 1;
@@ -85,7 +89,9 @@ impl AlignedLoader {
                         }
                     }
                 }
-                if tx.send(Ok((xs, ys))).is_err() {
+                let sizes =
+                    (size_x.expect("a filled batch has a size"), size_y.expect("a filled batch has a size"));
+                if tx.send(Ok((xs, ys, sizes.0, sizes.1))).is_err() {
                     return;
                 }
             }

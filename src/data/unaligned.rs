@@ -11,10 +11,26 @@ use image::RgbImage;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
-/// `--preprocess resize_and_crop` (resize to the load size, random crop), random
-/// horizontal flip unless disabled, 1 or 3 channels.
+/// `--preprocess`, with the reference's size rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreprocessMode {
+    /// Resize to load × load (bicubic), then a random crop × crop (the default).
+    ResizeAndCrop,
+    /// A random crop × crop of the image as it is.
+    Crop,
+    /// Width to the load size, height in proportion but at least the crop size.
+    ScaleWidth,
+    /// `ScaleWidth`, then a random crop × crop.
+    ScaleWidthAndCrop,
+    /// Each side rounded to a multiple of 4 (bicubic), nothing else.
+    None,
+}
+
+/// How images become tensors: the `--preprocess` mode and sizes, a random horizontal flip
+/// unless disabled, 1 or 3 channels.
 #[derive(Clone, Copy, Debug)]
 pub struct Preprocess {
+    pub mode: PreprocessMode,
     pub load_size: u32,
     pub crop_size: u32,
     pub flip: bool,
@@ -34,23 +50,70 @@ impl Rng {
     }
 }
 
-/// A random crop position and flip, drawn once per image (or pair).
-pub(crate) fn draw(p: &Preprocess, rng: &mut Rng) -> (u32, u32, bool) {
-    let span = (p.load_size - p.crop_size) as usize;
-    (rng.below(span + 1) as u32, rng.below(span + 1) as u32, p.flip && rng.below(2) == 1)
+/// Where a crop lands (as fractions of the free room) and whether to flip, drawn once per
+/// image, or once per pair so both halves agree.
+#[derive(Clone, Copy)]
+pub(crate) struct Draw {
+    fx: f64,
+    fy: f64,
+    flip: bool,
 }
 
-/// Decodes and preprocesses one image into CHW values in [-1, 1].
-fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng) -> Result<Vec<f32>> {
+pub(crate) fn draw(p: &Preprocess, rng: &mut Rng) -> Draw {
+    let unit = |r: &mut Rng| r.below(1 << 20) as f64 / f64::from(1u32 << 20);
+    Draw { fx: unit(rng), fy: unit(rng), flip: p.flip && rng.below(2) == 1 }
+}
+
+/// Decodes and preprocesses one image into CHW values in [-1, 1], with its height and width.
+fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng) -> Result<(Vec<f32>, [usize; 2])> {
     let at = draw(p, rng);
-    Ok(transform(read_rgb(path)?, p, at))
+    transform(read_rgb(path)?, p, at).map_err(|msg| Error::File { path: path.display().to_string(), msg })
 }
 
-/// resize_and_crop at a drawn position, the flip, and the conversion to CHW in [-1, 1].
-pub(crate) fn transform(img: RgbImage, p: &Preprocess, (x0, y0, flip): (u32, u32, bool)) -> Vec<f32> {
-    let img = resize_to(img, p.load_size, p.load_size);
-    let mut img: RgbImage = image::imageops::crop_imm(&img, x0, y0, p.crop_size, p.crop_size).to_image();
-    if flip {
+fn random_crop(img: &RgbImage, size: u32, at: Draw) -> std::result::Result<RgbImage, String> {
+    let (w, h) = img.dimensions();
+    if w < size || h < size {
+        return Err(format!("is {w}x{h}, smaller than the crop size {size}"));
+    }
+    let x0 = (at.fx * f64::from(w - size + 1)) as u32;
+    let y0 = (at.fy * f64::from(h - size + 1)) as u32;
+    Ok(image::imageops::crop_imm(img, x0.min(w - size), y0.min(h - size), size, size).to_image())
+}
+
+/// The reference's `__scale_width`: width to `target`, height in proportion but at least
+/// `crop`; unchanged when the width already fits and the height is tall enough.
+fn scale_width(img: RgbImage, target: u32, crop: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    if w == target && h >= crop {
+        return img;
+    }
+    let height = ((u64::from(target) * u64::from(h) / u64::from(w.max(1))) as u32).max(crop);
+    resize_to(img, target, height)
+}
+
+/// The `--preprocess` mode at drawn positions, the flip, and the conversion to CHW in
+/// [-1, 1]. The error says what does not fit.
+pub(crate) fn transform(
+    img: RgbImage,
+    p: &Preprocess,
+    at: Draw,
+) -> std::result::Result<(Vec<f32>, [usize; 2]), String> {
+    let mut img = match p.mode {
+        PreprocessMode::ResizeAndCrop => {
+            random_crop(&resize_to(img, p.load_size, p.load_size), p.crop_size, at)?
+        }
+        PreprocessMode::Crop => random_crop(&img, p.crop_size, at)?,
+        PreprocessMode::ScaleWidth => scale_width(img, p.load_size, p.crop_size),
+        PreprocessMode::ScaleWidthAndCrop => {
+            random_crop(&scale_width(img, p.load_size, p.crop_size), p.crop_size, at)?
+        }
+        PreprocessMode::None => {
+            let (w, h) = img.dimensions();
+            let round4 = |v: u32| (((f64::from(v) / 4.0).round() as u32) * 4).max(4);
+            resize_to(img, round4(w), round4(h))
+        }
+    };
+    if at.flip {
         image::imageops::flip_horizontal_in_place(&mut img);
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
@@ -66,10 +129,33 @@ pub(crate) fn transform(img: RgbImage, p: &Preprocess, (x0, y0, flip): (u32, u32
             }
         }
     }
-    out
+    Ok((out, [h, w]))
 }
 
-pub(crate) type Batch = (Vec<f32>, Vec<f32>);
+/// A batch of A and B values with each side's height and width.
+pub(crate) type Batch = (Vec<f32>, Vec<f32>, [usize; 2], [usize; 2]);
+
+/// Appends one image to a batch, refusing a size that differs from the batch's first.
+pub(crate) fn push(
+    values: &mut Vec<f32>,
+    size: &mut Option<[usize; 2]>,
+    (v, hw): (Vec<f32>, [usize; 2]),
+) -> Result<()> {
+    match size {
+        Some(s) if *s != hw => Err(Error::Invalid {
+            op: "loader",
+            msg: format!(
+                "images of {}x{} and {}x{} cannot share a batch: use --batch-size 1 with --preprocess scale_width or none",
+                s[1], s[0], hw[1], hw[0]
+            ),
+        }),
+        _ => {
+            *size = Some(hw);
+            values.extend(v);
+            Ok(())
+        }
+    }
+}
 
 /// Batches of (A, B) from an unaligned folder pair.
 pub struct UnalignedLoader {
@@ -88,7 +174,11 @@ impl UnalignedLoader {
         batch: usize,
         seed: u64,
     ) -> Result<UnalignedLoader> {
-        if pre.crop_size > pre.load_size || pre.crop_size == 0 {
+        let crops = pre.mode != PreprocessMode::None && pre.mode != PreprocessMode::ScaleWidth;
+        if pre.crop_size == 0
+            || (pre.mode == PreprocessMode::ResizeAndCrop && pre.crop_size > pre.load_size)
+            || (!crops && pre.load_size == 0)
+        {
             return Err(Error::Invalid {
                 op: "preprocess",
                 msg: format!("crop size {} must be in 1..=load size {}", pre.crop_size, pre.load_size),
@@ -111,8 +201,8 @@ impl UnalignedLoader {
             let mut rng = Rng(seed.max(1) ^ 0xA5A5_5A5A_DEAD_BEEF);
             let mut index = 0usize;
             loop {
-                let mut batch_a = Vec::new();
-                let mut batch_b = Vec::new();
+                let (mut batch_a, mut batch_b) = (Vec::new(), Vec::new());
+                let (mut size_a, mut size_b) = (None, None);
                 let (mut filled, mut skipped) = (0, 0);
                 while filled < batch {
                     let pa = &a[index % a.len()];
@@ -120,12 +210,12 @@ impl UnalignedLoader {
                     index += 1;
                     let item =
                         prepare(pa, &pre, &mut rng).and_then(|x| Ok((x, prepare(pb, &pre, &mut rng)?)));
+                    let item = item.and_then(|(x, y)| {
+                        push(&mut batch_a, &mut size_a, x)?;
+                        push(&mut batch_b, &mut size_b, y)
+                    });
                     match item {
-                        Ok((x, y)) => {
-                            batch_a.extend(x);
-                            batch_b.extend(y);
-                            filled += 1;
-                        }
+                        Ok(()) => filled += 1,
                         // A bounded number of skips, so a folder of nothing but bad files
                         // still ends in an error rather than a silent loop.
                         Err(e) if pre.skip_bad_images && skipped < 1000 => {
@@ -138,7 +228,9 @@ impl UnalignedLoader {
                         }
                     }
                 }
-                if tx.send(Ok((batch_a, batch_b))).is_err() {
+                let sizes =
+                    (size_a.expect("a filled batch has a size"), size_b.expect("a filled batch has a size"));
+                if tx.send(Ok((batch_a, batch_b, sizes.0, sizes.1))).is_err() {
                     return; // the trainer is gone
                 }
             }
@@ -159,12 +251,14 @@ pub(crate) fn receive(
     batch: usize,
     pre: &Preprocess,
 ) -> Result<(Tensor, Tensor)> {
-    let (a, b) = rx
+    let (a, b, [ha, wa], [hb, wb]) = rx
         .recv()
         .map_err(|_| Error::Invalid { op: "loader", msg: "the loading thread stopped".into() })??;
-    let s = pre.crop_size as usize;
-    let shape = [batch, pre.channels, s, s];
-    Ok((Tensor::from_slice(device, &a, &shape)?, Tensor::from_slice(device, &b, &shape)?))
+    let c = pre.channels;
+    Ok((
+        Tensor::from_slice(device, &a, &[batch, c, ha, wa])?,
+        Tensor::from_slice(device, &b, &[batch, c, hb, wb])?,
+    ))
 }
 
 /// What the trainer needs of a loader.

@@ -3,7 +3,7 @@
 
 use crate::common::device;
 use gantry::data::synth::{translation_score, write_colors};
-use gantry::data::unaligned::{Preprocess, UnalignedLoader};
+use gantry::data::unaligned::{Preprocess, PreprocessMode, UnalignedLoader};
 use gantry::models::cyclegan::CycleGanOptions;
 use gantry::models::pix2pix::Pix2PixOptions;
 use gantry::models::translate::{GeneratorOptions, ModelKind};
@@ -40,7 +40,14 @@ fn unaligned_loader_batches_and_names_bad_input() {
     let d = device();
     let dir = temp("loader");
     write_colors(&dir, 3, 36, 5).unwrap();
-    let pre = Preprocess { load_size: 36, crop_size: 32, flip: true, channels: 3, skip_bad_images: false };
+    let pre = Preprocess {
+        mode: PreprocessMode::ResizeAndCrop,
+        load_size: 36,
+        crop_size: 32,
+        flip: true,
+        channels: 3,
+        skip_bad_images: false,
+    };
     let loader = UnalignedLoader::new(&dir, "train", pre, 2, 1).unwrap();
     assert_eq!(loader.epoch_len, 3);
     let (a, b) = loader.next(&d).unwrap();
@@ -80,6 +87,7 @@ fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
         n_epochs_decay: 0,
         batch_size: 1,
         preprocess: Preprocess {
+            mode: PreprocessMode::ResizeAndCrop,
             load_size: 36,
             crop_size: 32,
             flip: true,
@@ -192,7 +200,14 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     let data = root.join("data");
     gantry::data::synth::write_pairs(&data, 2, 32, 4).unwrap();
     // A|B halves come out in order, or swapped with BtoA: A is a black-and-white silhouette.
-    let pre = Preprocess { load_size: 32, crop_size: 32, flip: false, channels: 3, skip_bad_images: false };
+    let pre = Preprocess {
+        mode: PreprocessMode::ResizeAndCrop,
+        load_size: 32,
+        crop_size: 32,
+        flip: false,
+        channels: 3,
+        skip_bad_images: false,
+    };
     let is_silhouette = |t: &gantry::Tensor| t.to_vec().unwrap().iter().all(|&v| v == -1.0 || v == 1.0);
     let (a, b) = AlignedLoader::new(&data, "train", pre, 1, false, 1).unwrap().next_pair(&d).unwrap();
     assert!(is_silhouette(&a) && !is_silhouette(&b));
@@ -204,8 +219,14 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     o.generator = GeneratorOptions::defaults(ModelKind::Pix2Pix);
     o.generator.net_g = "unet_128".into();
     o.generator.ngf = 2;
-    o.preprocess =
-        Preprocess { load_size: 136, crop_size: 128, flip: true, channels: 3, skip_bad_images: false };
+    o.preprocess = Preprocess {
+        mode: PreprocessMode::ResizeAndCrop,
+        load_size: 136,
+        crop_size: 128,
+        flip: true,
+        channels: 3,
+        skip_bad_images: false,
+    };
     let losses = train(&d, &o).unwrap();
     let names: Vec<&str> = losses.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["G_GAN", "G_L1", "D_real", "D_fake"]);
@@ -228,4 +249,55 @@ fn a_gradient_penalty_trains_the_discriminators() {
     let d_a = with_gp.iter().find(|(n, _)| *n == "D_A").unwrap().1;
     assert!(d_a.is_finite());
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn every_preprocess_mode_gives_the_references_sizes() {
+    let d = device();
+    let dir = temp("modes");
+    for side in ["trainA", "trainB"] {
+        std::fs::create_dir_all(dir.join(side)).unwrap();
+        image::RgbImage::from_pixel(40, 30, image::Rgb([200, 10, 10]))
+            .save(dir.join(side).join("x.png"))
+            .unwrap();
+    }
+    let base = Preprocess {
+        mode: PreprocessMode::ResizeAndCrop,
+        load_size: 48,
+        crop_size: 32,
+        flip: true,
+        channels: 3,
+        skip_bad_images: false,
+    };
+    for (mode, crop, shape) in [
+        (PreprocessMode::ResizeAndCrop, 32, [1, 3, 32, 32]),
+        // the image as it is: 40 x 30 holds a 24-pixel crop
+        (PreprocessMode::Crop, 24, [1, 3, 24, 24]),
+        // width 40 -> 48, height 30 -> 36 (in proportion, at least the crop size)
+        (PreprocessMode::ScaleWidth, 32, [1, 3, 36, 48]),
+        (PreprocessMode::ScaleWidthAndCrop, 32, [1, 3, 32, 32]),
+        // 40 x 30 rounded to multiples of 4: 40 x 32
+        (PreprocessMode::None, 32, [1, 3, 32, 40]),
+    ] {
+        let loader =
+            UnalignedLoader::new(&dir, "train", Preprocess { mode, crop_size: crop, ..base }, 1, 1).unwrap();
+        let (a, b) = loader.next(&d).unwrap();
+        assert_eq!(a.shape(), shape, "{mode:?}");
+        assert_eq!(b.shape(), shape, "{mode:?}");
+    }
+    // A crop larger than the image is an error naming the file.
+    let loader = UnalignedLoader::new(
+        &dir,
+        "train",
+        Preprocess { mode: PreprocessMode::Crop, crop_size: 36, ..base },
+        1,
+        1,
+    )
+    .unwrap();
+    let Err(err) = loader.next(&d) else { panic!("a 36-pixel crop of a 30-pixel-high image") };
+    assert!(
+        err.to_string().contains("x.png") && err.to_string().contains("smaller than the crop size"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
