@@ -77,9 +77,11 @@ enum Command {
     /// Train a model. Without --dataroot, CycleGAN trains on a built-in synthetic set
     /// (warm-coloured shapes to cool ones) at a small size and reports how well it learned.
     Train(TrainArgs),
-    /// Write a built-in synthetic dataset (`colors`: unaligned trainA/trainB/testA/testB).
+    /// Write a built-in synthetic dataset: `colors` (unaligned trainA/trainB/testA/testB) or
+    /// `pairs` (aligned A|B images in train/ and test/).
     Synth {
-        #[arg(long, default_value = "colors", value_parser = ["colors"])]
+        /// colors (unaligned, for CycleGAN) or pairs (aligned A|B, for pix2pix).
+        #[arg(long, default_value = "colors", value_parser = ["colors", "pairs"])]
         kind: String,
         #[arg(long)]
         out: std::path::PathBuf,
@@ -125,6 +127,9 @@ struct TrainArgs {
     ngf: Option<usize>,
     #[arg(long)]
     ndf: Option<usize>,
+    /// basic (the 70x70 PatchGAN), n_layers (with --n-layers-d) or pixel.
+    #[arg(long = "netD", value_parser = ["basic", "n_layers", "pixel"], default_value = "basic")]
+    net_d: String,
     #[arg(long, default_value_t = 3)]
     n_layers_d: usize,
     /// instance (CycleGAN's default), batch (pix2pix's) or none.
@@ -255,6 +260,7 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
         checkpoints_dir: args.checkpoints_dir,
         generator,
         ndf: small(args.ndf, 16, 64),
+        net_d: args.net_d,
         n_layers_d: args.n_layers_d,
         n_epochs: small(args.n_epochs, if kind == ModelKind::Pix2Pix { 1 } else { 2 }, 100),
         n_epochs_decay: small(args.n_epochs_decay, if kind == ModelKind::Pix2Pix { 1 } else { 2 }, 100),
@@ -271,6 +277,7 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
             crop_size: crop,
             flip: !args.no_flip,
             channels: args.input_nc,
+            output_channels: args.output_nc,
             skip_bad_images: args.skip_bad_images,
         },
         kind,

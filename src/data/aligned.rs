@@ -28,8 +28,10 @@ fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng, b_to_a: bool) -> Result<(
     let b = image::imageops::crop_imm(&ab, half, 0, half, h).to_image();
     let at = draw(p, rng);
     let named = |msg: String| Error::File { path: path.display().to_string(), msg };
-    let (a, b) = (transform(a, p, at).map_err(named)?, transform(b, p, at).map_err(named)?);
-    Ok(if b_to_a { (b, a) } else { (a, b) })
+    // A is the input (input_nc channels) after the direction is applied.
+    let (first, second) = if b_to_a { (b, a) } else { (a, b) };
+    let pre_b = Preprocess { channels: p.output_channels, ..*p };
+    Ok((transform(first, p, at).map_err(named)?, transform(second, &pre_b, at).map_err(named)?))
 }
 
 pub struct AlignedLoader {

@@ -34,7 +34,9 @@ pub struct Preprocess {
     pub load_size: u32,
     pub crop_size: u32,
     pub flip: bool,
+    /// Channels of A (`--input-nc`) and of B (`--output-nc`): 1 (PIL's luma) or 3.
     pub channels: usize,
+    pub output_channels: usize,
     /// Skip unreadable images with a warning instead of stopping (`--skip-bad-images`).
     pub skip_bad_images: bool,
 }
@@ -208,8 +210,9 @@ impl UnalignedLoader {
                     let pa = &a[index % a.len()];
                     let pb = &b[rng.below(b.len())];
                     index += 1;
+                    let pre_b = Preprocess { channels: pre.output_channels, ..pre };
                     let item =
-                        prepare(pa, &pre, &mut rng).and_then(|x| Ok((x, prepare(pb, &pre, &mut rng)?)));
+                        prepare(pa, &pre, &mut rng).and_then(|x| Ok((x, prepare(pb, &pre_b, &mut rng)?)));
                     let item = item.and_then(|(x, y)| {
                         push(&mut batch_a, &mut size_a, x)?;
                         push(&mut batch_b, &mut size_b, y)
@@ -254,10 +257,10 @@ pub(crate) fn receive(
     let (a, b, [ha, wa], [hb, wb]) = rx
         .recv()
         .map_err(|_| Error::Invalid { op: "loader", msg: "the loading thread stopped".into() })??;
-    let c = pre.channels;
+    let (ca, cb) = (pre.channels, pre.output_channels);
     Ok((
-        Tensor::from_slice(device, &a, &[batch, c, ha, wa])?,
-        Tensor::from_slice(device, &b, &[batch, c, hb, wb])?,
+        Tensor::from_slice(device, &a, &[batch, ca, ha, wa])?,
+        Tensor::from_slice(device, &b, &[batch, cb, hb, wb])?,
     ))
 }
 

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Device;
 use crate::models::contract::GanModel;
 use crate::models::cyclegan::{CycleGan, CycleGanOptions};
-use crate::models::cyclegan_nets::{nlayer_discriminator, NetConfig};
+use crate::models::cyclegan_nets::{nlayer_discriminator, pixel_discriminator, Net, NetConfig};
 use crate::models::pix2pix::{Pix2Pix, Pix2PixOptions};
 use crate::models::translate::GeneratorOptions;
 use crate::models::translate::ModelKind;
@@ -31,6 +31,8 @@ pub struct TrainOptions {
     pub checkpoints_dir: PathBuf,
     pub generator: GeneratorOptions,
     pub ndf: usize,
+    /// `--netD`: `basic` (3 layers), `n_layers` (`n_layers_d` layers) or `pixel`.
+    pub net_d: String,
     pub n_layers_d: usize,
     pub n_epochs: usize,
     pub n_epochs_decay: usize,
@@ -83,19 +85,36 @@ fn init_normal(net: &dyn crate::nn::Module) -> Result<()> {
     Ok(())
 }
 
+/// The discriminator `--netD` names.
+fn discriminator(d: &Device, c: NetConfig, o: &TrainOptions) -> Result<Net> {
+    match o.net_d.as_str() {
+        "basic" => nlayer_discriminator(d, c, 3),
+        "n_layers" => nlayer_discriminator(d, c, o.n_layers_d),
+        "pixel" => pixel_discriminator(d, c),
+        other => Err(Error::Invalid {
+            op: "netD",
+            msg: format!("unknown discriminator {other:?}; choose basic, n_layers or pixel"),
+        }),
+    }
+}
+
 /// Builds a CycleGAN from the options, initialised as the reference does.
 pub fn build_cyclegan(d: &Device, o: &TrainOptions) -> Result<CycleGan> {
     let g = &o.generator;
+    if o.model.lambda_identity > 0.0 && g.input_nc != g.output_nc {
+        return Err(Error::Invalid {
+            op: "cyclegan",
+            msg: format!(
+                "the identity loss needs --input-nc equal to --output-nc (got {} and {}); set --lambda-identity 0",
+                g.input_nc, g.output_nc
+            ),
+        });
+    }
     let dcfg = NetConfig { input_nc: g.output_nc, output_nc: 1, width: o.ndf, norm: g.norm, dropout: false };
     let dcfg_b = NetConfig { input_nc: g.input_nc, ..dcfg };
     let mut g_b_opts = g.clone();
     std::mem::swap(&mut g_b_opts.input_nc, &mut g_b_opts.output_nc);
-    let nets = [
-        g.build(d)?,
-        g_b_opts.build(d)?,
-        nlayer_discriminator(d, dcfg, o.n_layers_d)?,
-        nlayer_discriminator(d, dcfg_b, o.n_layers_d)?,
-    ];
+    let nets = [g.build(d)?, g_b_opts.build(d)?, discriminator(d, dcfg, o)?, discriminator(d, dcfg_b, o)?];
     for n in &nets {
         init_normal(n)?;
     }
@@ -118,7 +137,7 @@ pub fn build_pix2pix(d: &Device, o: &TrainOptions) -> Result<Pix2Pix> {
         norm: g.norm,
         dropout: false,
     };
-    let (gen, disc) = (g.build(d)?, nlayer_discriminator(d, dcfg, o.n_layers_d)?);
+    let (gen, disc) = (g.build(d)?, discriminator(d, dcfg, o)?);
     init_normal(&gen)?;
     init_normal(&disc)?;
     Ok(Pix2Pix::new(gen, disc, o.pix2pix))

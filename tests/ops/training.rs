@@ -46,6 +46,7 @@ fn unaligned_loader_batches_and_names_bad_input() {
         crop_size: 32,
         flip: true,
         channels: 3,
+        output_channels: 3,
         skip_bad_images: false,
     };
     let loader = UnalignedLoader::new(&dir, "train", pre, 2, 1).unwrap();
@@ -82,6 +83,7 @@ fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
         checkpoints_dir: root.to_path_buf(),
         generator,
         ndf: 4,
+        net_d: "basic".into(),
         n_layers_d: 3,
         n_epochs: epochs,
         n_epochs_decay: 0,
@@ -92,6 +94,7 @@ fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
             crop_size: 32,
             flip: true,
             channels: 3,
+            output_channels: 3,
             skip_bad_images: false,
         },
         kind: ModelKind::CycleGan,
@@ -206,6 +209,7 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
         crop_size: 32,
         flip: false,
         channels: 3,
+        output_channels: 3,
         skip_bad_images: false,
     };
     let is_silhouette = |t: &gantry::Tensor| t.to_vec().unwrap().iter().all(|&v| v == -1.0 || v == 1.0);
@@ -225,6 +229,7 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
         crop_size: 128,
         flip: true,
         channels: 3,
+        output_channels: 3,
         skip_bad_images: false,
     };
     let losses = train(&d, &o).unwrap();
@@ -267,6 +272,7 @@ fn every_preprocess_mode_gives_the_references_sizes() {
         crop_size: 32,
         flip: true,
         channels: 3,
+        output_channels: 3,
         skip_bad_images: false,
     };
     for (mode, crop, shape) in [
@@ -300,4 +306,27 @@ fn every_preprocess_mode_gives_the_references_sizes() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pixel_discriminators_and_channel_counts() {
+    let d = device();
+    let root = temp("netd");
+    let data = root.join("data");
+    write_colors(&data, 1, 36, 6).unwrap();
+    let mut o = options(&root, &data, 1);
+    o.net_d = "pixel".into();
+    assert!(train(&d, &o).unwrap().iter().all(|(_, v)| v.is_finite()));
+    // Gray A, colour B: the identity loss cannot compare them, as in the reference.
+    o.generator.input_nc = 1;
+    o.preprocess.channels = 1;
+    let err = train(&d, &o).unwrap_err().to_string();
+    assert!(err.contains("--lambda-identity 0"), "{err}");
+    o.model.lambda_identity = 0.0;
+    if let Err(e) = train(&d, &o) {
+        panic!("gray A to colour B: {e}");
+    }
+    o.net_d = "patch".into();
+    assert!(train(&d, &o).unwrap_err().to_string().contains("unknown discriminator"));
+    std::fs::remove_dir_all(&root).unwrap();
 }
