@@ -308,6 +308,10 @@ fn train(args: TrainArgs) -> gantry::Result<()> {
     let o = gantry::train::TrainOptions { stop: Some(stop), ..o };
     gantry::train::train(&device, &o)?;
     println!("checkpoints, loss log and sample grids are in {}", o.run_dir().display());
+    if builtin && kind == ModelKind::Pix2Pix {
+        let (learned, blank) = gantry::train::pairs_score(&device, &o)?;
+        println!("test silhouettes -> scenes: mean L1 to the true scene {learned:.3} (a blank grey image scores {blank:.3}; lower is better)");
+    }
     if builtin && kind == ModelKind::CycleGan {
         let (identity, learned) = gantry::train::colors_score(&device, &o)?;
         println!(

@@ -285,3 +285,29 @@ pub fn colors_score(d: &Device, o: &TrainOptions) -> Result<((f32, f32), (f32, f
     let n = files.len() as f32;
     Ok(((identity.0 / n, identity.1 / n), (learned.0 / n, learned.1 / n)))
 }
+
+/// For the built-in `pairs` set: the mean L1 distance (in [-1, 1] units) between the latest
+/// G's outputs on the test silhouettes and the true scenes, next to that of a blank grey
+/// image (what "no learning" scores).
+pub fn pairs_score(d: &Device, o: &TrainOptions) -> Result<(f32, f32)> {
+    use crate::io::image::{image_files, read_rgb, resize_to, to_tensor};
+    let g = o.generator.build(d)?;
+    g.load_state_dict(&crate::io::load_safetensors(o.run_dir().join("latest_net_G.safetensors"))?)?;
+    let size = o.preprocess.crop_size;
+    let (mut learned, mut blank) = (0.0, 0.0);
+    let files = image_files(&o.dataroot.join("test"))?;
+    for f in &files {
+        let ab = read_rgb(f)?;
+        let half = ab.width() / 2;
+        let a = resize_to(::image::imageops::crop_imm(&ab, 0, 0, half, ab.height()).to_image(), size, size);
+        let b =
+            resize_to(::image::imageops::crop_imm(&ab, half, 0, half, ab.height()).to_image(), size, size);
+        let (a, b) = (to_tensor(d, &a, 3)?, to_tensor(d, &b, 3)?);
+        let y = crate::autograd::no_grad(|| crate::nn::Layer::forward(&g, &a))?;
+        learned += crate::models::losses::l1(&y, &b)?.item()?;
+        // Grey 128 is 128/127.5 - 1 ≈ 0 in [-1, 1].
+        blank += b.add_scalar(-(128.0 / 127.5 - 1.0))?.abs()?.mean_all()?.item()?;
+    }
+    let n = files.len() as f32;
+    Ok((learned / n, blank / n))
+}

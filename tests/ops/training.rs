@@ -238,6 +238,8 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     for f in ["latest_net_G", "latest_net_D", "latest_state"] {
         assert!(root.join("tiny").join(format!("{f}.safetensors")).is_file(), "{f}");
     }
+    let (learned, blank) = gantry::train::pairs_score(&d, &o).unwrap();
+    assert!(learned.is_finite() && blank > 0.0, "scores {learned} {blank}");
     std::fs::remove_dir_all(&root).unwrap();
 }
 
