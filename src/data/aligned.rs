@@ -3,15 +3,15 @@
 //! `--direction BtoA` swaps them. Images come in a fresh random order each epoch, decoded
 //! on a background thread.
 
-use super::unaligned::{draw, push, receive, transform, Batch, PairLoader, Preprocess, Rng};
+use super::unaligned::{
+    draw, receive, spawn_batches, transform, Batch, PairLoader, Prepared, Preprocess, Rng,
+};
 use crate::error::{Error, Result};
 use crate::gpu::Device;
 use crate::io::image::{image_files, read_rgb};
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
-
-type Prepared = (Vec<f32>, [usize; 2]);
+use std::sync::mpsc::Receiver;
 
 /// Splits an A|B image and preprocesses both halves alike.
 fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng, b_to_a: bool) -> Result<(Prepared, Prepared)> {
@@ -59,44 +59,18 @@ impl AlignedLoader {
         }
         let files: Vec<PathBuf> = image_files(&dir)?;
         let epoch_len = files.len();
-        let (tx, rx) = sync_channel(4);
-        std::thread::spawn(move || {
-            let mut rng = Rng(seed.max(1) ^ 0x5151_A1A1_0F0F_F0F0);
-            let mut order: Vec<usize> = Vec::new();
-            loop {
-                let (mut xs, mut ys) = (Vec::new(), Vec::new());
-                let (mut size_x, mut size_y) = (None, None);
-                let (mut filled, mut skipped) = (0, 0);
-                while filled < batch {
-                    if order.is_empty() {
-                        order = (0..files.len()).collect();
-                        for i in (1..order.len()).rev() {
-                            order.swap(i, rng.below(i + 1));
-                        }
-                    }
-                    let file = &files[order.pop().expect("refilled above")];
-                    let item = prepare(file, &pre, &mut rng, b_to_a).and_then(|(x, y)| {
-                        push(&mut xs, &mut size_x, x)?;
-                        push(&mut ys, &mut size_y, y)
-                    });
-                    match item {
-                        Ok(()) => filled += 1,
-                        Err(e) if pre.skip_bad_images && skipped < 1000 => {
-                            eprintln!("\nwarning: skipping {e}");
-                            skipped += 1;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-                let sizes =
-                    (size_x.expect("a filled batch has a size"), size_y.expect("a filled batch has a size"));
-                if tx.send(Ok((xs, ys, sizes.0, sizes.1))).is_err() {
-                    return;
+        let mut rng = Rng(seed.max(1) ^ 0x5151_A1A1_0F0F_F0F0);
+        let mut order: Vec<usize> = Vec::new();
+        let rx = spawn_batches(batch, pre.skip_bad_images, move || {
+            // A fresh random order each epoch.
+            if order.is_empty() {
+                order = (0..files.len()).collect();
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.below(i + 1));
                 }
             }
+            let file = &files[order.pop().expect("refilled above")];
+            prepare(file, &pre, &mut rng, b_to_a)
         });
         Ok(AlignedLoader { rx, epoch_len, batch, pre })
     }

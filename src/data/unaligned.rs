@@ -137,6 +137,51 @@ pub(crate) fn transform(
 /// A batch of A and B values with each side's height and width.
 pub(crate) type Batch = (Vec<f32>, Vec<f32>, [usize; 2], [usize; 2]);
 
+/// One preprocessed image: CHW values and its height and width.
+pub(crate) type Prepared = (Vec<f32>, [usize; 2]);
+
+/// Starts a loading thread: `next_pair` prepares one (A, B) pair; batches of `batch` pairs
+/// go down a bounded channel until the receiver is dropped or an error is not skipped.
+/// With `skip_bad`, unreadable pairs are passed over with a warning, at most 1000 times, so
+/// a folder of nothing but bad files still ends in an error.
+pub(crate) fn spawn_batches(
+    batch: usize,
+    skip_bad: bool,
+    mut next_pair: impl FnMut() -> Result<(Prepared, Prepared)> + Send + 'static,
+) -> Receiver<Result<Batch>> {
+    let (tx, rx) = sync_channel(4);
+    std::thread::spawn(move || {
+        let mut skipped = 0;
+        loop {
+            let (mut xs, mut ys, mut size_x, mut size_y) = (Vec::new(), Vec::new(), None, None);
+            let mut filled = 0;
+            while filled < batch {
+                let item = next_pair().and_then(|(x, y)| {
+                    push(&mut xs, &mut size_x, x)?;
+                    push(&mut ys, &mut size_y, y)
+                });
+                match item {
+                    Ok(()) => filled += 1,
+                    Err(e) if skip_bad && skipped < 1000 => {
+                        eprintln!("\nwarning: skipping {e}");
+                        skipped += 1;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            let sizes =
+                (size_x.expect("a filled batch has a size"), size_y.expect("a filled batch has a size"));
+            if tx.send(Ok((xs, ys, sizes.0, sizes.1))).is_err() {
+                return; // the trainer is gone
+            }
+        }
+    });
+    rx
+}
+
 /// Appends one image to a batch, refusing a size that differs from the batch's first.
 pub(crate) fn push(
     values: &mut Vec<f32>,
@@ -198,45 +243,14 @@ impl UnalignedLoader {
         };
         let (a, b) = (folder("A")?, folder("B")?);
         let epoch_len = a.len().max(b.len());
-        let (tx, rx) = sync_channel(4);
-        std::thread::spawn(move || {
-            let mut rng = Rng(seed.max(1) ^ 0xA5A5_5A5A_DEAD_BEEF);
-            let mut index = 0usize;
-            loop {
-                let (mut batch_a, mut batch_b) = (Vec::new(), Vec::new());
-                let (mut size_a, mut size_b) = (None, None);
-                let (mut filled, mut skipped) = (0, 0);
-                while filled < batch {
-                    let pa = &a[index % a.len()];
-                    let pb = &b[rng.below(b.len())];
-                    index += 1;
-                    let pre_b = Preprocess { channels: pre.output_channels, ..pre };
-                    let item =
-                        prepare(pa, &pre, &mut rng).and_then(|x| Ok((x, prepare(pb, &pre_b, &mut rng)?)));
-                    let item = item.and_then(|(x, y)| {
-                        push(&mut batch_a, &mut size_a, x)?;
-                        push(&mut batch_b, &mut size_b, y)
-                    });
-                    match item {
-                        Ok(()) => filled += 1,
-                        // A bounded number of skips, so a folder of nothing but bad files
-                        // still ends in an error rather than a silent loop.
-                        Err(e) if pre.skip_bad_images && skipped < 1000 => {
-                            eprintln!("\nwarning: skipping {e}");
-                            skipped += 1;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-                let sizes =
-                    (size_a.expect("a filled batch has a size"), size_b.expect("a filled batch has a size"));
-                if tx.send(Ok((batch_a, batch_b, sizes.0, sizes.1))).is_err() {
-                    return; // the trainer is gone
-                }
-            }
+        let mut rng = Rng(seed.max(1) ^ 0xA5A5_5A5A_DEAD_BEEF);
+        let mut index = 0usize;
+        let pre_b = Preprocess { channels: pre.output_channels, ..pre };
+        let rx = spawn_batches(batch, pre.skip_bad_images, move || {
+            let pa = &a[index % a.len()];
+            let pb = &b[rng.below(b.len())];
+            index += 1;
+            Ok((prepare(pa, &pre, &mut rng)?, prepare(pb, &pre_b, &mut rng)?))
         });
         Ok(UnalignedLoader { rx, epoch_len, batch, pre })
     }
