@@ -12,7 +12,7 @@
 
 use super::cyclegan_nets::Net;
 use super::image_pool::ImagePool;
-use super::losses::{gan_loss, l1, GanMode};
+use super::losses::{gan_loss, l1, read_losses, GanMode};
 use crate::error::Result;
 use crate::nn::{Layer, ModuleExt};
 use crate::optim::{Adam, AdamConfig};
@@ -126,16 +126,16 @@ impl CycleGan {
             ("fake_A", fake_a.detach()),
             ("rec_B", rec_b.detach()),
         ];
-        let zero = |t: &Option<Tensor>| t.as_ref().map_or(Ok(0.0), Tensor::item);
-        Ok(vec![
-            ("D_A", d_a_loss.item()?),
-            ("G_A", g_a_loss.item()?),
-            ("cycle_A", cycle_a.item()?),
-            ("idt_A", zero(&idt_a)?),
-            ("D_B", d_b_loss.item()?),
-            ("G_B", g_b_loss.item()?),
-            ("cycle_B", cycle_b.item()?),
-            ("idt_B", zero(&idt_b)?),
+        let zero = Tensor::scalar(a.device(), 0.0)?;
+        read_losses(&[
+            ("D_A", &d_a_loss),
+            ("G_A", &g_a_loss),
+            ("cycle_A", &cycle_a),
+            ("idt_A", idt_a.as_ref().unwrap_or(&zero)),
+            ("D_B", &d_b_loss),
+            ("G_B", &g_b_loss),
+            ("cycle_B", &cycle_b),
+            ("idt_B", idt_b.as_ref().unwrap_or(&zero)),
         ])
     }
 

@@ -62,3 +62,11 @@ pub fn gradient_penalty(
     let norms = per_sample.mul(&per_sample)?.sum(&[1], false)?.sqrt()?;
     norms.add_scalar(-1.0)?.powf(2.0)?.mean_all()?.mul_scalar(lambda)
 }
+
+/// Reads named one-element losses back in one transfer: a single sync per iteration
+/// instead of one per loss.
+pub fn read_losses(losses: &[(&'static str, &Tensor)]) -> Result<Vec<(&'static str, f32)>> {
+    let flat: Vec<Tensor> = losses.iter().map(|(_, t)| t.detach().reshape(&[1])).collect::<Result<_>>()?;
+    let values = Tensor::concat(&flat, 0)?.to_vec()?;
+    Ok(losses.iter().map(|(n, _)| *n).zip(values).collect())
+}

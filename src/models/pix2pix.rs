@@ -8,7 +8,7 @@
 //! | `lambda_l1` | λ of the L1 term (100)        |
 
 use super::cyclegan_nets::Net;
-use super::losses::{gan_loss, l1, GanMode};
+use super::losses::{gan_loss, l1, read_losses, GanMode};
 use crate::error::Result;
 use crate::nn::{Layer, ModuleExt};
 use crate::optim::{Adam, AdamConfig};
@@ -68,11 +68,6 @@ impl Pix2Pix {
         self.opt_g.step()?;
 
         self.visuals = vec![("real_A", a.detach()), ("fake_B", fake_b.detach()), ("real_B", b.detach())];
-        Ok(vec![
-            ("G_GAN", g_gan.item()?),
-            ("G_L1", g_l1.item()?),
-            ("D_real", d_real.item()?),
-            ("D_fake", d_fake.item()?),
-        ])
+        read_losses(&[("G_GAN", &g_gan), ("G_L1", &g_l1), ("D_real", &d_real), ("D_fake", &d_fake)])
     }
 }
