@@ -50,3 +50,12 @@ fn registry_embeds_every_file_on_disk() {
 fn a_broken_shader_is_reported() {
     assert!(validate("broken", "@compute @workgroup_size(1) fn f() { let x: f32 = 1u; }").is_err());
 }
+
+#[test]
+fn generated_shaders_validate() {
+    let source = gantry::ops::matmul_cpu::source();
+    validate("matmul_cpu (generated)", &source).unwrap();
+    for entry in ["matmul_cpu_n", "matmul_cpu_k"] {
+        assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
+    }
+}

@@ -17,6 +17,8 @@ pub struct AdapterSummary {
     pub timestamps: bool,
     pub f16: bool,
     pub subgroups: bool,
+    /// The smallest and largest subgroup sizes the adapter may use.
+    pub subgroup_sizes: (u32, u32),
 }
 
 impl AdapterSummary {
@@ -36,6 +38,7 @@ impl AdapterSummary {
             timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
         }
     }
 }

@@ -109,6 +109,13 @@ impl Device {
         &self.0.summary
     }
 
+    /// Whether this is a CPU adapter whose subgroups are always 8 lanes (lavapipe on AVX2),
+    /// the shape the CPU-tuned kernels (`ops::matmul_cpu`) are written for.
+    pub fn cpu_subgroup8(&self) -> bool {
+        let s = &self.0.summary;
+        s.device_type == "Cpu" && s.subgroups && s.subgroup_sizes == (8, 8)
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves the pool's counters, not GPU memory, in
         // doubt; carrying on is safer than poisoning every later op.

@@ -5,13 +5,33 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{shaders::MATMUL, Storage};
+use crate::ops::matmul_cpu::{Mode, MATMUL_CPU, TILE_COLS, TILE_ROWS};
 use crate::tensor::Tensor;
 
-/// Which kernel runs a product; the naive one is the test reference for the blocked one.
+/// Which kernel runs a product; the naive one is the test reference for the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulKernel {
     Naive,
+    /// The device's fast kernel: `Cpu` where it applies (see [`cpu_mode`]), else `Blocked`.
+    Auto,
+    /// Register-blocked, for any adapter.
     Blocked,
+    /// For CPU adapters with 8-lane subgroups (`ops::matmul_cpu`); an error elsewhere, or
+    /// when B's contiguous side is not a multiple of 4.
+    Cpu,
+}
+
+/// Whether the CPU kernel can run C = A'·B' here, and how it reads B': along n when B' is
+/// row-major, along k when it is a transposed view; either needs that length % 4 == 0.
+fn cpu_mode(device: &crate::gpu::Device, tb: bool, n: usize, k: usize) -> Option<Mode> {
+    if !device.cpu_subgroup8() {
+        return None;
+    }
+    match tb {
+        false if n.is_multiple_of(4) => Some(Mode::N),
+        true if k.is_multiple_of(4) => Some(Mode::K),
+        _ => None,
+    }
 }
 
 /// An operand as the product sees it: batch, rows, columns, and the strides to read
@@ -66,14 +86,28 @@ fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> R
         let [ab, ar, ac] = va.strides;
         let [bb, br, bc] = vb.strides;
         let params = [m, n, k, bs, ab, ar, ac, bb, br, bc, 0, 0].map(|v| v as u32);
-        // Each kernel's tile of C per workgroup (columns, rows); see shaders/matmul.wgsl.
-        let (entry, tile) = match kernel {
-            MatmulKernel::Naive => ("matmul_naive", (16, 16)),
-            MatmulKernel::Blocked => ("matmul_blocked", (256, 8)),
+        let device = a.device();
+        let cpu = match kernel {
+            MatmulKernel::Auto => cpu_mode(device, tb, n, k),
+            MatmulKernel::Cpu => Some(cpu_mode(device, tb, n, k).ok_or_else(|| Error::Invalid {
+                op: "matmul",
+                msg: format!(
+                    "the CPU kernel needs a CPU adapter with 8-lane subgroups and B's contiguous side % 4 == 0 \
+                     (adapter {}, n {n}, k {k}, B transposed: {tb})",
+                    device.summary().name
+                ),
+            })?),
+            _ => None,
+        };
+        // Each kernel's tile of C per workgroup (columns, rows); see the shaders.
+        let (family, entry, tile) = match (kernel, cpu) {
+            (_, Some(mode)) => (&*MATMUL_CPU, mode.entry(), (TILE_COLS, TILE_ROWS)),
+            (MatmulKernel::Naive, _) => (&MATMUL, "matmul_naive", (16, 16)),
+            _ => (&MATMUL, "matmul_blocked", (256, 8)),
         };
         let groups = [n.div_ceil(tile.0) as u32, m.div_ceil(tile.1) as u32, bs as u32];
         let (sa, sb) = (a.storage(), b.storage());
-        a.device().dispatch(&MATMUL, entry, &[], &[&sa, &sb], &[&out], &params, groups);
+        device.dispatch(family, entry, &[], &[&sa, &sb], &[&out], &params, groups);
     }
     Ok((shape, out))
 }
@@ -94,13 +128,13 @@ impl Tensor {
     /// The matrix product: [m, k]·[k, n], or batched [b, m, k]·[b, k, n] where either side
     /// may be a single matrix shared by the batch.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        self.matmul_with(other, MatmulKernel::Blocked)
+        self.matmul_with(other, MatmulKernel::Auto)
     }
 
     /// x·Wᵀ + b for x [.., in], weight [out, in] and bias [out], as `nn.Linear` (the
     /// transposed weight is read through strides, not copied).
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-        let y = matmul_t(self, weight, false, true, MatmulKernel::Blocked)?;
+        let y = matmul_t(self, weight, false, true, MatmulKernel::Auto)?;
         match bias {
             Some(b) => y.add(b),
             None => Ok(y),
@@ -110,5 +144,17 @@ impl Tensor {
     /// [`Tensor::matmul`] with a chosen kernel (for tests and benchmarks).
     pub fn matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
         matmul_t(self, other, false, false, kernel)
+    }
+
+    /// op(self)·op(other) with op = transpose where asked, read through strides, with a
+    /// chosen kernel (for tests and benchmarks).
+    pub fn matmul_transposed_with(
+        &self,
+        other: &Tensor,
+        transpose_self: bool,
+        transpose_other: bool,
+        kernel: MatmulKernel,
+    ) -> Result<Tensor> {
+        matmul_t(self, other, transpose_self, transpose_other, kernel)
     }
 }

@@ -6,6 +6,7 @@ pub mod conv2d;
 mod fill;
 mod gather;
 pub mod matmul;
+pub mod matmul_cpu;
 pub mod norm;
 pub mod pad;
 mod pool;

@@ -9,7 +9,7 @@ const MATMUL: Tol = Tol { atol: 1e-4, rtol: 1e-4 };
 
 #[test]
 fn products_and_gradients_match_pytorch() {
-    for kernel in [MatmulKernel::Blocked, MatmulKernel::Naive] {
+    for kernel in [MatmulKernel::Auto, MatmulKernel::Blocked, MatmulKernel::Naive] {
         for case in ["mm", "mm_odd", "bmm", "bmm_shared_right", "bmm_shared_left"] {
             check_case(case, 2, MATMUL, |x| x[0].matmul_with(&x[1], kernel));
         }
@@ -35,4 +35,51 @@ fn blocked_kernel_agrees_with_its_naive_twin_on_edge_sizes() {
             MATMUL,
         );
     }
+}
+
+/// Compares `kernel` with the naive twin on op(A)·op(B) for every transpose pair.
+fn agree_with_naive(kernel: MatmulKernel, sizes: &[(usize, usize, usize)], transposes: &[(bool, bool)]) {
+    let d = device();
+    d.manual_seed(11);
+    for &(m, k, n) in sizes {
+        for &(ta, tb) in transposes {
+            let a = Tensor::randn(&d, &if ta { [2, k, m] } else { [2, m, k] }).unwrap();
+            // A batch-shared right operand, as a Linear layer's weight is.
+            let b = Tensor::randn(&d, &if tb { [n, k] } else { [k, n] }).unwrap();
+            let fast = a.matmul_transposed_with(&b, ta, tb, kernel).unwrap();
+            let slow = a.matmul_transposed_with(&b, ta, tb, MatmulKernel::Naive).unwrap();
+            let what = format!("{kernel:?} {m}x{k}x{n} ta={ta} tb={tb}");
+            let (f, s) = (fast.to_vec().unwrap(), slow.to_vec().unwrap());
+            assert_values(&what, &f, fast.shape(), &s, slow.shape(), MATMUL);
+        }
+    }
+}
+
+#[test]
+fn cpu_kernel_agrees_with_its_naive_twin_on_edge_sizes() {
+    if !device().cpu_subgroup8() {
+        eprintln!("skipped: the CPU matmul kernel needs a CPU adapter with 8-lane subgroups");
+        return;
+    }
+    // B row-major: n % 4 == 0; tiles of 32 rows x 64 columns, k in steps of 8.
+    let along_n = [(1, 1, 4), (33, 5, 60), (64, 64, 64), (65, 9, 132), (3, 300, 8)];
+    agree_with_naive(MatmulKernel::Cpu, &along_n, &[(false, false), (true, false)]);
+    // B a transposed view: k % 4 == 0, including k % 8 == 4 (half of the last step).
+    let along_k = [(1, 4, 1), (33, 12, 61), (64, 64, 64), (70, 36, 130), (2, 300, 3)];
+    agree_with_naive(MatmulKernel::Cpu, &along_k, &[(false, true), (true, true)]);
+}
+
+#[test]
+fn auto_kernel_agrees_with_naive_where_the_cpu_kernel_does_not_apply() {
+    // n and k odd: Auto falls back to the blocked kernel on every adapter.
+    agree_with_naive(MatmulKernel::Auto, &[(17, 7, 9)], &[(false, false), (false, true), (true, true)]);
+}
+
+#[test]
+fn cpu_kernel_refuses_shapes_it_cannot_read() {
+    let d = device();
+    let a = Tensor::zeros(&d, &[8, 6]).unwrap();
+    let b = Tensor::zeros(&d, &[6, 7]).unwrap();
+    let err = a.matmul_with(&b, MatmulKernel::Cpu).unwrap_err().to_string();
+    assert!(err.contains("CPU kernel") && err.contains("n 7"), "{err}");
 }
