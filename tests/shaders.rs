@@ -59,3 +59,12 @@ fn generated_shaders_validate() {
         assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
     }
 }
+
+#[test]
+fn generated_conv_shaders_validate() {
+    let source = gantry::ops::conv2d_cpu::source();
+    validate("conv2d_cpu (generated)", &source).unwrap();
+    for entry in ["conv2d_cpu", "conv2d_cpu_input_grad"] {
+        assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
+    }
+}

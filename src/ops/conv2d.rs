@@ -9,16 +9,21 @@
 //! Each one's gradient is written with the other two (see the `rules` of each).
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::CONV2D;
+use crate::gpu::shaders::{Family, CONV2D};
+use crate::ops::conv2d_cpu::{CONV2D_CPU, TILE_PIXELS, TILE_ROWS};
 use crate::tensor::Tensor;
 use std::rc::Rc;
 
 /// Which kernels run a convolution and its gradients.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvKernel {
-    /// The blocked implicit-GEMM kernels wherever their preconditions hold, else naive.
+    /// The device's fastest kernels wherever their preconditions hold: on CPU adapters
+    /// with 8-lane subgroups those of `ops::conv2d_cpu`, else the blocked implicit-GEMM
+    /// ones; naive where neither applies.
     #[default]
     Auto,
+    /// The portable blocked kernels (never the CPU-specific ones), else naive.
+    Blocked,
     /// One invocation per output element: the simple twin the tests compare against.
     Naive,
 }
@@ -135,7 +140,13 @@ impl Geometry {
     }
 
     fn blocked(&self) -> bool {
-        self.opts.kernel == ConvKernel::Auto
+        self.opts.kernel != ConvKernel::Naive
+    }
+
+    /// Whether the CPU kernels may run (`ops::conv2d_cpu`), before each one's own shape
+    /// conditions.
+    fn cpu(&self, x: &Tensor) -> bool {
+        self.opts.kernel == ConvKernel::Auto && x.device().cpu_subgroup8()
     }
 
     /// Whether 8 consecutive output channels always share a group.
@@ -198,6 +209,7 @@ fn check_channels(
 /// Runs a naive entry (one invocation per output element, `grid` None) or a blocked one
 /// over `grid` workgroups, with `k_chunk` for split-K.
 fn launch(
+    family: &Family,
     entry: &'static str,
     a: &Tensor,
     b: &Tensor,
@@ -212,9 +224,9 @@ fn launch(
         let d = a.device();
         match grid {
             Some((groups, k_chunk)) => {
-                d.dispatch(&CONV2D, entry, &[], &[&sa, &sb], &[&out], &geo.params(k_chunk), groups)
+                d.dispatch(family, entry, &[], &[&sa, &sb], &[&out], &geo.params(k_chunk), groups)
             }
-            None => d.dispatch_linear(&CONV2D, entry, &[], &[&sa, &sb], &[&out], &geo.params(0), n),
+            None => d.dispatch_linear(family, entry, &[], &[&sa, &sb], &[&out], &geo.params(0), n),
         }
     }
     Ok((shape, out))
@@ -222,13 +234,23 @@ fn launch(
 
 /// y = conv(x, w). Gradients: x gets conv_input_grad(g, w), w gets conv_weight_grad(x, g).
 fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
-    let (entry, groups) = if geo.blocked() && geo.out_rows_share_group() {
+    let (cin_g, cout_g) = (geo.c_in / geo.opts.groups, geo.c_out / geo.opts.groups);
+    // The CPU kernel reduces 8 input channels at a time: with fewer it idles most lanes.
+    let cpu = geo.cpu(x) && cin_g >= 8 && (geo.opts.groups == 1 || cout_g.is_multiple_of(TILE_ROWS));
+    let (family, entry, groups) = if cpu {
+        let g = [
+            (geo.ho * geo.wo).div_ceil(TILE_PIXELS) as u32,
+            geo.c_out.div_ceil(TILE_ROWS) as u32,
+            geo.n as u32,
+        ];
+        (&*CONV2D_CPU, "conv2d_cpu", Some((g, 0)))
+    } else if geo.blocked() && geo.out_rows_share_group() {
         let g = [(geo.ho * geo.wo).div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, geo.n as u32];
-        ("conv2d_blocked", Some((g, 0)))
+        (&CONV2D, "conv2d_blocked", Some((g, 0)))
     } else {
-        ("conv2d_naive", None)
+        (&CONV2D, "conv2d_naive", None)
     };
-    let (shape, out) = launch(entry, x, w, geo.y_shape(), &geo, groups)?;
+    let (shape, out) = launch(family, entry, x, w, geo.y_shape(), &geo, groups)?;
     Ok(Tensor::from_op(shape, out, "conv2d", &[x, w], move |inp, _, g| {
         Ok(vec![Some(conv_input_grad(g, &inp[1], geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
     }))
@@ -237,17 +259,29 @@ fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
 /// z = convᵀ(gy, w), the adjoint of conv in x. It is linear in each argument:
 /// <dz, convᵀ(gy, w)> = <conv(dz, w), gy> = <conv_weight_grad(dz, gy), w>.
 fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
-    let cin_g = geo.c_in / geo.opts.groups;
-    let fits = geo.opts.dilation == (1, 1) && (geo.opts.groups == 1 || cin_g.is_multiple_of(8));
-    let (entry, grid) = if geo.blocked() && fits {
-        let (sh, sw) = geo.opts.stride;
-        let class_pixels = geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
+    let (cin_g, cout_g) = (geo.c_in / geo.opts.groups, geo.c_out / geo.opts.groups);
+    let (sh, sw) = geo.opts.stride;
+    let class_pixels = geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
+    let unit_dilation = geo.opts.dilation == (1, 1);
+    let fits = unit_dilation && (geo.opts.groups == 1 || cin_g.is_multiple_of(8));
+    let cpu = geo.cpu(gy)
+        && unit_dilation
+        && cout_g >= 8
+        && (geo.opts.groups == 1 || cin_g.is_multiple_of(TILE_ROWS));
+    let (family, entry, grid) = if cpu {
+        let g = [
+            class_pixels.div_ceil(TILE_PIXELS) as u32,
+            geo.c_in.div_ceil(TILE_ROWS) as u32,
+            (geo.n * sh * sw) as u32,
+        ];
+        (&*CONV2D_CPU, "conv2d_cpu_input_grad", Some((g, 0)))
+    } else if geo.blocked() && fits {
         let g = [class_pixels.div_ceil(256) as u32, geo.c_in.div_ceil(8) as u32, (geo.n * sh * sw) as u32];
-        ("conv2d_input_grad_blocked", Some((g, 0)))
+        (&CONV2D, "conv2d_input_grad_blocked", Some((g, 0)))
     } else {
-        ("conv2d_input_grad_naive", None)
+        (&CONV2D, "conv2d_input_grad_naive", None)
     };
-    let (shape, out) = launch(entry, gy, w, geo.x_shape(), &geo, grid)?;
+    let (shape, out) = launch(family, entry, gy, w, geo.x_shape(), &geo, grid)?;
     Ok(Tensor::from_op(shape, out, "conv2d_input_grad", &[gy, w], move |inp, _, g| {
         Ok(vec![Some(conv(g, &inp[1], geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
     }))
@@ -259,7 +293,7 @@ fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
     let (shape, out) = if geo.blocked() && geo.out_rows_share_group() {
         weight_grad_split_k(x, gy, &geo)?
     } else {
-        let (shape, out) = launch("conv2d_weight_grad_naive", x, gy, geo.w_shape(), &geo, None)?;
+        let (shape, out) = launch(&CONV2D, "conv2d_weight_grad_naive", x, gy, geo.w_shape(), &geo, None)?;
         (shape, Rc::new(out))
     };
     Ok(Tensor::from_op(shape, out, "conv2d_weight_grad", &[x, gy], move |inp, _, g| {
@@ -286,6 +320,7 @@ fn weight_grad_split_k(
     let splits = k.div_ceil(k_chunk);
     let grid = [cols.div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, splits as u32];
     let (_, partial) = launch(
+        &CONV2D,
         "conv2d_weight_grad_blocked",
         x,
         gy,

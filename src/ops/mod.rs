@@ -3,6 +3,7 @@
 
 mod binary;
 pub mod conv2d;
+pub mod conv2d_cpu;
 mod fill;
 mod gather;
 pub mod matmul;

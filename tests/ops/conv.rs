@@ -82,22 +82,28 @@ fn blocked_kernels_agree_with_their_naive_twins() {
     let d = crate::common::device();
     d.manual_seed(21);
     // (x shape, w shape, options): odd sizes, more than 256 pixels, channels that are not
-    // multiples of 8, stride 2, dilation, groups with 8 channels per group, batch 2.
-    let cases: [([usize; 4], [usize; 4], Conv2d); 6] = [
+    // multiples of 8, stride 2, dilation, groups with 8 channels per group, batch 2; and for
+    // the CPU kernels (32-channel x 64-pixel tiles, 8 channels per step), partial tiles and
+    // groups of 32 channels.
+    let cases: [([usize; 4], [usize; 4], Conv2d); 8] = [
         ([2, 13, 23, 29], [11, 13, 3, 3], Conv2d::default().padding(1)),
         ([1, 9, 17, 20], [19, 9, 4, 4], Conv2d::default().stride(2).padding(1)),
         ([2, 5, 19, 18], [7, 5, 3, 3], Conv2d::default().stride(2).padding(1)),
         ([1, 6, 15, 16], [10, 6, 1, 1], Conv2d::default()),
         ([1, 4, 14, 15], [9, 4, 3, 3], Conv2d::default().padding(2).dilation(2)),
         ([2, 16, 11, 9], [16, 8, 3, 3], Conv2d::default().padding(1).groups(2)),
+        ([1, 20, 12, 13], [40, 20, 3, 3], Conv2d::default().stride(2).padding(1)),
+        ([1, 64, 9, 7], [64, 32, 3, 3], Conv2d::default().padding(1).groups(2)),
     ];
-    for (xs, ws, opts) in cases {
+    for (kernel, (xs, ws, opts)) in
+        [ConvKernel::Blocked, ConvKernel::Auto].into_iter().flat_map(|k| cases.map(|c| (k, c)))
+    {
         let x = Tensor::randn(&d, &xs).unwrap().requires_grad_();
         let w = Tensor::randn(&d, &ws).unwrap().requires_grad_();
-        let y_fast = x.conv2d(&w, None, opts.kernel(ConvKernel::Auto)).unwrap();
+        let y_fast = x.conv2d(&w, None, opts.kernel(kernel)).unwrap();
         let up = Tensor::randn(&d, y_fast.shape()).unwrap();
         let y_slow = x.conv2d(&w, None, opts.kernel(ConvKernel::Naive)).unwrap();
-        let what = format!("{xs:?} * {ws:?} {opts:?}");
+        let what = format!("{kernel:?}: {xs:?} * {ws:?} {opts:?}");
         let close = |a: &Tensor, b: &Tensor, part: &str| {
             crate::common::assert_values(
                 &format!("{what}: {part}"),
