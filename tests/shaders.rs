@@ -64,7 +64,7 @@ fn generated_shaders_validate() {
 fn generated_conv_shaders_validate() {
     let source = gantry::ops::conv2d_cpu::source();
     validate("conv2d_cpu (generated)", &source).unwrap();
-    for entry in ["conv2d_cpu", "conv2d_cpu_input_grad"] {
+    for entry in ["conv2d_cpu", "conv2d_cpu_input_grad", "conv2d_cpu_weight_grad"] {
         assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
     }
 }

@@ -290,8 +290,12 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
 /// v = conv_weight_grad(x, gy), the adjoint of conv in w:
 /// <dv, v> = <conv(x, dv), gy> = <x, convᵀ(gy, dv)>.
 fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
-    let (shape, out) = if geo.blocked() && geo.out_rows_share_group() {
-        weight_grad_split_k(x, gy, &geo)?
+    let cout_g = geo.c_out / geo.opts.groups;
+    let cpu = geo.cpu(x) && (geo.opts.groups == 1 || cout_g.is_multiple_of(TILE_ROWS));
+    let (shape, out) = if cpu {
+        weight_grad_split_k(x, gy, &geo, WeightGradKernel::Cpu)?
+    } else if geo.blocked() && geo.out_rows_share_group() {
+        weight_grad_split_k(x, gy, &geo, WeightGradKernel::Blocked)?
     } else {
         let (shape, out) = launch(&CONV2D, "conv2d_weight_grad_naive", x, gy, geo.w_shape(), &geo, None)?;
         (shape, Rc::new(out))
@@ -301,6 +305,15 @@ fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
     }))
 }
 
+/// The split-K weight-gradient kernels and their tiles.
+#[derive(Clone, Copy)]
+enum WeightGradKernel {
+    /// `conv2d_weight_grad_blocked`: 8 output channels x 256 columns per workgroup.
+    Blocked,
+    /// `conv2d_cpu_weight_grad`: 32 output channels x 64 columns per 8-lane workgroup.
+    Cpu,
+}
+
 /// The blocked weight gradient: the long sum over batch and pixels is split into chunks
 /// computed side by side (enough workgroups to fill the device), then the partial weight
 /// gradients are summed.
@@ -308,26 +321,25 @@ fn weight_grad_split_k(
     x: &Tensor,
     gy: &Tensor,
     geo: &Geometry,
+    kernel: WeightGradKernel,
 ) -> Result<(Vec<usize>, Rc<crate::gpu::Storage>)> {
+    // Workgroups wanted in all: a GPU wants hundreds; a CPU adapter runs one workgroup per
+    // core at a time, and every split costs a partial result to add.
+    let (family, entry, tile_cols, tile_rows, wanted): (&Family, _, _, _, usize) = match kernel {
+        WeightGradKernel::Blocked => (&CONV2D, "conv2d_weight_grad_blocked", 256, 8, 256),
+        WeightGradKernel::Cpu => (&*CONV2D_CPU, "conv2d_cpu_weight_grad", TILE_PIXELS, TILE_ROWS, 16),
+    };
     let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
-    let tiles = cols.div_ceil(256) * geo.c_out.div_ceil(8);
-    // Chunks are whole output rows; at least ~256 workgroups in all, but no chunk shorter
-    // than about 64 output pixels.
+    let tiles = cols.div_ceil(tile_cols) * geo.c_out.div_ceil(tile_rows);
+    // Chunks are whole output rows, but no chunk shorter than about 64 output pixels.
     let k = geo.n * geo.ho;
     let min_rows = 64usize.div_ceil(geo.wo);
-    let splits = 256usize.div_ceil(tiles).clamp(1, k.div_ceil(min_rows).max(1));
+    let splits = wanted.div_ceil(tiles).clamp(1, k.div_ceil(min_rows).max(1));
     let k_chunk = k.div_ceil(splits);
     let splits = k.div_ceil(k_chunk);
-    let grid = [cols.div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, splits as u32];
-    let (_, partial) = launch(
-        &CONV2D,
-        "conv2d_weight_grad_blocked",
-        x,
-        gy,
-        vec![splits, geo.c_out * cols],
-        geo,
-        Some((grid, k_chunk)),
-    )?;
+    let grid = [cols.div_ceil(tile_cols) as u32, geo.c_out.div_ceil(tile_rows) as u32, splits as u32];
+    let (_, partial) =
+        launch(family, entry, x, gy, vec![splits, geo.c_out * cols], geo, Some((grid, k_chunk)))?;
     let shape = geo.w_shape();
     if splits == 1 {
         return Ok((shape, Rc::new(partial)));

@@ -10,6 +10,9 @@
 //!   input channels. Pixels are split into stride classes (iy % sh, ix % sw), as in
 //!   `conv2d_input_grad_blocked`: within a class every pixel is reached by the same taps,
 //!   so a stride-2 kernel visits a quarter of them and skips nothing per lane.
+//! - `conv2d_cpu_weight_grad`: its adjoint in w; rows are output channels, columns
+//!   (input channel, tap), and the reduction runs over pixels, 8 of one output row at a
+//!   time, split into chunks of output rows (split-K) whose partial sums are added after.
 //!
 //! Bindings as `shaders/conv2d.wgsl`: in0, in1, out, and the same Params.
 
@@ -49,11 +52,12 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 ";
 
-/// The WGSL of both entry points.
+/// The WGSL of the three entry points.
 pub fn source() -> String {
     let mut s = Src(String::from(HEADER));
     forward(&mut s);
     input_grad(&mut s);
+    weight_grad(&mut s);
     s.0
 }
 
@@ -249,5 +253,92 @@ fn input_grad(s: &mut Src) {
     s.line(2, "}");
     s.line(1, "}");
     store(s, "p.c_in", &|i| format!("(nb * p.c_in + row0 + {i}u) * p.h * p.w"));
+    s.line(0, "}");
+}
+
+fn weight_grad(s: &mut Src) {
+    s.line(0, "");
+    s.line(0, "// in0 = x, in1 = gy, out = partial gw [splits, c_out, cin_g * kh * kw]. Dispatch");
+    s.line(0, "// (ceil(cols / 64), ceil(c_out / 32), splits); split z sums the (image, output row)");
+    s.line(0, "// pairs [z * k_chunk, (z + 1) * k_chunk). The 32 output channels lie in one group.");
+    s.line(0, "@compute @workgroup_size(8, 1, 1)");
+    s.line(
+        0,
+        "fn conv2d_cpu_weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {",
+    );
+    s.line(1, "let lane = lid.x;");
+    s.line(1, "let row0 = wid.y * 32u;");
+    s.line(1, "let cin_g = p.c_in / p.groups;");
+    s.line(1, "let cout_g = p.c_out / p.groups;");
+    s.line(1, "let grp = row0 / cout_g;");
+    s.line(1, "let taps = p.kh * p.kw;");
+    s.line(1, "let cols = cin_g * taps;");
+    s.line(1, "let hwo = p.ho * p.wo;");
+    s.line(1, "let r_begin = wid.z * p.k_chunk;");
+    s.line(1, "let r_end = min(r_begin + p.k_chunk, p.n * p.ho);");
+    s.line(1, "// Each column is (input channel, ky, kx): its channel and the tap's offsets.");
+    for c in 0..PX {
+        s.line(1, &format!("let q{c} = wid.x * 64u + lane + {}u;", 8 * c));
+        s.line(1, &format!("let live{c} = q{c} < cols;"));
+        s.line(1, &format!("let dst{c} = q{c};"));
+        s.line(1, &format!("let qc{c} = min(q{c}, cols - 1u);"));
+        s.line(1, &format!("let ci{c} = grp * cin_g + qc{c} / taps;"));
+        s.line(1, &format!("let ky{c} = i32(qc{c} % taps / p.kw * p.dil_h) - i32(p.pad_h);"));
+        s.line(1, &format!("let kx{c} = i32(qc{c} % p.kw * p.dil_w) - i32(p.pad_w);"));
+    }
+    accumulators(s);
+    s.line(1, "for (var r = r_begin; r < r_end; r++) {");
+    s.line(2, "let nb = r / p.ho;");
+    s.line(2, "let oy = r % p.ho;");
+    s.line(2, "let gbase = (nb * p.c_out + row0) * hwo + oy * p.wo;");
+    for c in 0..PX {
+        s.line(2, &format!("let iy{c} = i32(oy * p.stride_h) + ky{c};"));
+        s.line(2, &format!("let rok{c} = iy{c} >= 0 && iy{c} < i32(p.h);"));
+        s.line(
+            2,
+            &format!("let rb{c} = ((nb * p.c_in + ci{c}) * p.h + u32(select(0, iy{c}, rok{c}))) * p.w;"),
+        );
+    }
+    s.line(2, "for (var ox0 = 0u; ox0 < p.wo; ox0 += 8u) {");
+    s.line(3, "let ol = ox0 + lane;");
+    s.line(3, "let olive = ol < p.wo;");
+    s.line(3, "let go = gbase + min(ol, p.wo - 1u);");
+    for i in 0..R {
+        s.line(
+            3,
+            &format!(
+                "let v{i} = select(0.0, in1[go + (min(row0 + {i}u, p.c_out - 1u) - row0) * hwo], olive);"
+            ),
+        );
+    }
+    for j in 0..CHANNEL_STEP {
+        s.line(3, "{");
+        s.line(4, &format!("let ox = ox0 + {j}u;"));
+        s.line(4, "let lv = ox < p.wo;");
+        s.line(4, "let sx = i32(ox * p.stride_w);");
+        for h in 0..2 {
+            let parts: Vec<String> =
+                (4 * h..4 * h + 4).map(|c| format!("ld(rb{c}, sx + kx{c}, rok{c} && lv)")).collect();
+            s.line(4, &format!("let bv{h} = vec4({});", parts.join(", ")));
+        }
+        for i in 0..R {
+            s.line(
+                4,
+                &format!(
+                    "{{ let y = vec4(subgroupBroadcast(v{i}, {j}u)); acc{i}_0 = fma(y, bv0, acc{i}_0); acc{i}_1 = fma(y, bv1, acc{i}_1); }}"
+                ),
+            );
+        }
+        s.line(3, "}");
+    }
+    s.line(2, "}");
+    s.line(1, "}");
+    store(s, "p.c_out", &|i| format!("(wid.z * p.c_out + row0 + {i}u) * cols"));
+    s.line(0, "}");
+    s.line(0, "");
+    s.line(0, "// x at row base rb and column ix, zero outside the image or when not live.");
+    s.line(0, "fn ld(rb: u32, ix: i32, live: bool) -> f32 {");
+    s.line(1, "let ok = live && ix >= 0 && ix < i32(p.w);");
+    s.line(1, "return select(0.0, in0[rb + u32(select(0, ix, ok))], ok);");
     s.line(0, "}");
 }
