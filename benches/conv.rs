@@ -1,5 +1,6 @@
 //! Convolution-family benchmarks: conv2d forward, its input and weight gradients, the
-//! transposed convolution, padding and the fused norms, blocked against naive kernels.
+//! transposed convolution, padding and the fused norms: the device's kernels (`auto`, the
+//! CPU-specific ones on lavapipe), the portable blocked ones, and the naive twins.
 //!
 //! `cargo bench --bench conv`. Every timed iteration waits for the GPU (`Device::sync`).
 //! Throughput reads as GFLOP/s ("Gelem/s", one element per floating-point operation) for
@@ -42,7 +43,9 @@ fn convolutions(c: &mut Criterion) {
     let x = Tensor::randn(&d, &[1, 64, 64, 64]).unwrap().requires_grad_();
     let w = Tensor::randn(&d, &[64, 64, 3, 3]).unwrap().requires_grad_();
     let flops = Throughput::Elements(2 * 64 * 64 * 64 * 64 * 9);
-    for (name, kernel) in [("blocked", ConvKernel::Auto), ("naive", ConvKernel::Naive)] {
+    for (name, kernel) in
+        [("auto", ConvKernel::Auto), ("blocked", ConvKernel::Blocked), ("naive", ConvKernel::Naive)]
+    {
         let opts = Conv2d::default().padding(1).kernel(kernel);
         timed(c, "conv3x3_64x64x64", &format!("forward/{name}"), flops.clone(), &d, || {
             no_grad(|| x.conv2d(&w, None, opts).unwrap())
@@ -61,15 +64,17 @@ fn convolutions(c: &mut Criterion) {
     }
     let xt = Tensor::randn(&d, &[1, 128, 32, 32]).unwrap();
     let wt = Tensor::randn(&d, &[128, 64, 3, 3]).unwrap();
-    let opts = ConvTranspose2d::default().stride(2).padding(1).output_padding(1);
-    timed(
-        c,
-        "conv_transpose3x3_s2_128to64",
-        "forward/blocked",
-        Throughput::Elements(2 * 128 * 32 * 32 * 64 * 9),
-        &d,
-        || xt.conv_transpose2d(&wt, None, opts).unwrap(),
-    );
+    for (name, kernel) in [("auto", ConvKernel::Auto), ("blocked", ConvKernel::Blocked)] {
+        let opts = ConvTranspose2d::default().stride(2).padding(1).output_padding(1).kernel(kernel);
+        timed(
+            c,
+            "conv_transpose3x3_s2_128to64",
+            &format!("forward/{name}"),
+            Throughput::Elements(2 * 128 * 32 * 32 * 64 * 9),
+            &d,
+            || xt.conv_transpose2d(&wt, None, opts).unwrap(),
+        );
+    }
 }
 
 fn pad_and_norm(c: &mut Criterion) {

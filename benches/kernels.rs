@@ -24,7 +24,9 @@ fn matmul(c: &mut Criterion) {
         (256, MatmulKernel::Naive),
         (256, MatmulKernel::Blocked),
         (512, MatmulKernel::Blocked),
+        (512, MatmulKernel::Auto),
         (1024, MatmulKernel::Blocked),
+        (1024, MatmulKernel::Auto),
     ] {
         let a = Tensor::randn(&d, &[n, n]).unwrap();
         let b = Tensor::randn(&d, &[n, n]).unwrap();

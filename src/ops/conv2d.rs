@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::shaders::{Family, CONV2D};
-use crate::ops::conv2d_cpu::{CONV2D_CPU, TILE_PIXELS, TILE_ROWS};
+use crate::ops::conv2d_cpu::{entries, tile_rows, CONV2D_CPU, TILE_PIXELS};
 use crate::tensor::Tensor;
 use std::rc::Rc;
 
@@ -236,14 +236,12 @@ fn launch(
 fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     let (cin_g, cout_g) = (geo.c_in / geo.opts.groups, geo.c_out / geo.opts.groups);
     // The CPU kernel reduces 8 input channels at a time: with fewer it idles most lanes.
-    let cpu = geo.cpu(x) && cin_g >= 8 && (geo.opts.groups == 1 || cout_g.is_multiple_of(TILE_ROWS));
+    let rows = tile_rows(cout_g);
+    let cpu = geo.cpu(x) && cin_g >= 8 && (geo.opts.groups == 1 || cout_g.is_multiple_of(rows));
     let (family, entry, groups) = if cpu {
-        let g = [
-            (geo.ho * geo.wo).div_ceil(TILE_PIXELS) as u32,
-            geo.c_out.div_ceil(TILE_ROWS) as u32,
-            geo.n as u32,
-        ];
-        (&*CONV2D_CPU, "conv2d_cpu", Some((g, 0)))
+        let g =
+            [(geo.ho * geo.wo).div_ceil(TILE_PIXELS) as u32, geo.c_out.div_ceil(rows) as u32, geo.n as u32];
+        (&*CONV2D_CPU, entries(rows)[0], Some((g, 0)))
     } else if geo.blocked() && geo.out_rows_share_group() {
         let g = [(geo.ho * geo.wo).div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, geo.n as u32];
         (&CONV2D, "conv2d_blocked", Some((g, 0)))
@@ -264,17 +262,16 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     let class_pixels = geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
     let unit_dilation = geo.opts.dilation == (1, 1);
     let fits = unit_dilation && (geo.opts.groups == 1 || cin_g.is_multiple_of(8));
-    let cpu = geo.cpu(gy)
-        && unit_dilation
-        && cout_g >= 8
-        && (geo.opts.groups == 1 || cin_g.is_multiple_of(TILE_ROWS));
+    let rows = tile_rows(cin_g);
+    let cpu =
+        geo.cpu(gy) && unit_dilation && cout_g >= 8 && (geo.opts.groups == 1 || cin_g.is_multiple_of(rows));
     let (family, entry, grid) = if cpu {
         let g = [
             class_pixels.div_ceil(TILE_PIXELS) as u32,
-            geo.c_in.div_ceil(TILE_ROWS) as u32,
+            geo.c_in.div_ceil(rows) as u32,
             (geo.n * sh * sw) as u32,
         ];
-        (&*CONV2D_CPU, "conv2d_cpu_input_grad", Some((g, 0)))
+        (&*CONV2D_CPU, entries(rows)[1], Some((g, 0)))
     } else if geo.blocked() && fits {
         let g = [class_pixels.div_ceil(256) as u32, geo.c_in.div_ceil(8) as u32, (geo.n * sh * sw) as u32];
         (&CONV2D, "conv2d_input_grad_blocked", Some((g, 0)))
@@ -291,9 +288,10 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
 /// <dv, v> = <conv(x, dv), gy> = <x, convᵀ(gy, dv)>.
 fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
     let cout_g = geo.c_out / geo.opts.groups;
-    let cpu = geo.cpu(x) && (geo.opts.groups == 1 || cout_g.is_multiple_of(TILE_ROWS));
+    let rows = tile_rows(cout_g);
+    let cpu = geo.cpu(x) && (geo.opts.groups == 1 || cout_g.is_multiple_of(rows));
     let (shape, out) = if cpu {
-        weight_grad_split_k(x, gy, &geo, WeightGradKernel::Cpu)?
+        weight_grad_split_k(x, gy, &geo, WeightGradKernel::Cpu(rows))?
     } else if geo.blocked() && geo.out_rows_share_group() {
         weight_grad_split_k(x, gy, &geo, WeightGradKernel::Blocked)?
     } else {
@@ -310,8 +308,9 @@ fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
 enum WeightGradKernel {
     /// `conv2d_weight_grad_blocked`: 8 output channels x 256 columns per workgroup.
     Blocked,
-    /// `conv2d_cpu_weight_grad`: 32 output channels x 64 columns per 8-lane workgroup.
-    Cpu,
+    /// `conv2d_cpu_weight_grad`: this many output channels x 64 columns per 8-lane
+    /// workgroup.
+    Cpu(usize),
 }
 
 /// The blocked weight gradient: the long sum over batch and pixels is split into chunks
@@ -327,7 +326,7 @@ fn weight_grad_split_k(
     // core at a time, and every split costs a partial result to add.
     let (family, entry, tile_cols, tile_rows, wanted): (&Family, _, _, _, usize) = match kernel {
         WeightGradKernel::Blocked => (&CONV2D, "conv2d_weight_grad_blocked", 256, 8, 256),
-        WeightGradKernel::Cpu => (&*CONV2D_CPU, "conv2d_cpu_weight_grad", TILE_PIXELS, TILE_ROWS, 16),
+        WeightGradKernel::Cpu(rows) => (&*CONV2D_CPU, entries(rows)[2], TILE_PIXELS, rows, 16),
     };
     let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
     let tiles = cols.div_ceil(tile_cols) * geo.c_out.div_ceil(tile_rows);

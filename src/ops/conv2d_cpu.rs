@@ -1,6 +1,6 @@
 //! Convolution kernels for CPU adapters with 8-lane subgroups, generated as WGSL text.
 //! The scheme is `matmul_cpu`'s (read that first): each subgroup computes a tile of
-//! 32 channels × 64 pixels as an implicit GEMM, the weights of 8 reduction channels are
+//! 32 (or 8) channels × 64 pixels as an implicit GEMM, the weights of 8 reduction channels are
 //! loaded one per lane and shared with `subgroupBroadcast`, and each lane gathers the
 //! activations of its own 8 pixels.
 //!
@@ -20,8 +20,10 @@ use std::sync::LazyLock;
 
 use crate::gpu::shaders::Family;
 
-/// Channels per tile (rows of the implicit GEMM).
-pub(crate) const TILE_ROWS: usize = 32;
+/// Channels per tile (rows of the implicit GEMM): 32, or 8 for layers with few channels
+/// (an RGB input or a one-channel critic output), where a 32-row tile would mostly compute
+/// clamped duplicates.
+pub(crate) const TILE_ROWS: [usize; 2] = [32, 8];
 /// Pixels per tile: 8 lanes × 8 pixels, lane l owning pixels l, l + 8, ...
 pub(crate) const TILE_PIXELS: usize = 64;
 /// The reduction advances 8 channels at a time, one per lane.
@@ -52,30 +54,61 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 ";
 
-/// The WGSL of the three entry points.
-pub fn source() -> String {
-    let mut s = Src(String::from(HEADER));
-    forward(&mut s);
-    input_grad(&mut s);
-    weight_grad(&mut s);
-    s.0
-}
-
-struct Src(String);
-
-impl Src {
-    fn line(&mut self, indent: usize, text: &str) {
-        self.0.push_str(&" ".repeat(4 * indent));
-        self.0.push_str(text);
-        self.0.push('\n');
+/// The entry points for a tile of `rows` channels.
+pub(crate) fn entries(rows: usize) -> [&'static str; 3] {
+    match rows {
+        32 => ["conv2d_cpu", "conv2d_cpu_input_grad", "conv2d_cpu_weight_grad"],
+        8 => ["conv2d_cpu_r8", "conv2d_cpu_input_grad_r8", "conv2d_cpu_weight_grad_r8"],
+        _ => unreachable!("no {rows}-row conv tile"),
     }
 }
 
-const R: usize = TILE_ROWS;
+/// The tile height for `rows` channels.
+pub(crate) fn tile_rows(rows: usize) -> usize {
+    if rows < 24 {
+        8
+    } else {
+        32
+    }
+}
+
+/// The WGSL of every entry point.
+pub fn source() -> String {
+    let mut s = Src { text: String::from(HEADER), r: 0 };
+    for rows in TILE_ROWS {
+        s.r = rows;
+        let [f, i, w] = entries(rows);
+        forward(&mut s, f);
+        input_grad(&mut s, i);
+        weight_grad(&mut s, w);
+    }
+    s.line(0, "");
+    s.line(0, "// x at row base rb and column ix, zero outside the image or when not live.");
+    s.line(0, "fn ld(rb: u32, ix: i32, live: bool) -> f32 {");
+    s.line(1, "let ok = live && ix >= 0 && ix < i32(p.w);");
+    s.line(1, "return select(0.0, in0[rb + u32(select(0, ix, ok))], ok);");
+    s.line(0, "}");
+    s.text
+}
+
+/// WGSL being written, for a tile of `r` rows.
+struct Src {
+    text: String,
+    r: usize,
+}
+
+impl Src {
+    fn line(&mut self, indent: usize, text: &str) {
+        self.text.push_str(&" ".repeat(4 * indent));
+        self.text.push_str(text);
+        self.text.push('\n');
+    }
+}
+
 const PX: usize = TILE_PIXELS / 8;
 
 fn accumulators(s: &mut Src) {
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(1, &format!("var acc{i}_0 = vec4<f32>();"));
         s.line(1, &format!("var acc{i}_1 = vec4<f32>();"));
     }
@@ -100,7 +133,7 @@ fn steps(
                 (4 * h..4 * h + 4).map(|c| format!("select(0.0, {src}[cb + o{c}], ok{c} && lv)")).collect();
             s.line(ind + 1, &format!("let bv{h} = vec4({});", parts.join(", ")));
         }
-        for i in 0..R {
+        for i in 0..s.r {
             s.line(
                 ind + 1,
                 &format!(
@@ -114,7 +147,7 @@ fn steps(
 
 /// Stores the tile: row i goes to `row_base(i)` + the pixel's offset `dst{c}`.
 fn store(s: &mut Src, rows: &str, row_base: &dyn Fn(usize) -> String) {
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(1, &format!("if row0 + {i}u < {rows} {{"));
         s.line(2, &format!("let ob = {};", row_base(i)));
         for c in 0..PX {
@@ -125,14 +158,20 @@ fn store(s: &mut Src, rows: &str, row_base: &dyn Fn(usize) -> String) {
     }
 }
 
-fn forward(s: &mut Src) {
+fn forward(s: &mut Src, name: &str) {
     s.line(0, "");
-    s.line(0, "// in0 = x, in1 = w, out = y. Dispatch (ceil(ho*wo / 64), ceil(c_out / 32), n); the");
-    s.line(0, "// 32 output channels of a tile lie in one group.");
+    s.line(
+        0,
+        &format!(
+            "// in0 = x, in1 = w, out = y. Dispatch (ceil(ho*wo / 64), ceil(c_out / {r}), n); the",
+            r = s.r
+        ),
+    );
+    s.line(0, &format!("// {} output channels of a tile lie in one group.", s.r));
     s.line(0, "@compute @workgroup_size(8, 1, 1)");
-    s.line(0, "fn conv2d_cpu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {");
+    s.line(0, &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"));
     s.line(1, "let lane = lid.x;");
-    s.line(1, "let row0 = wid.y * 32u;");
+    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
     s.line(1, "let nb = wid.z;");
     s.line(1, "let npix = p.ho * p.wo;");
     s.line(1, "let cin_g = p.c_in / p.groups;");
@@ -148,7 +187,7 @@ fn forward(s: &mut Src) {
         s.line(1, &format!("let oy{c} = i32(qc{c} / p.wo * p.stride_h) - i32(p.pad_h);"));
         s.line(1, &format!("let ox{c} = i32(qc{c} % p.wo * p.stride_w) - i32(p.pad_w);"));
     }
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(1, &format!("let wr{i} = min(row0 + {i}u, p.c_out - 1u) * cin_g * taps;"));
     }
     accumulators(s);
@@ -159,7 +198,7 @@ fn forward(s: &mut Src) {
     s.line(2, "for (var ky = 0u; ky < p.kh; ky++) {");
     s.line(3, "for (var kx = 0u; kx < p.kw; kx++) {");
     s.line(4, "let t = cw + ky * p.kw + kx;");
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(4, &format!("let v{i} = select(0.0, in1[wr{i} + t], clive);"));
     }
     s.line(4, "let dy = i32(ky * p.dil_h);");
@@ -180,17 +219,23 @@ fn forward(s: &mut Src) {
     s.line(0, "}");
 }
 
-fn input_grad(s: &mut Src) {
+fn input_grad(s: &mut Src, name: &str) {
     s.line(0, "");
     s.line(0, "// in0 = gy, in1 = w, out = gx. Dilation 1. Dispatch (ceil(pixels of the largest class");
-    s.line(0, "// / 64), ceil(c_in / 32), n * sh * sw); the 32 input channels of a tile lie in one group.");
+    s.line(
+        0,
+        &format!(
+            "// / 64), ceil(c_in / {r}), n * sh * sw); the {r} input channels of a tile lie in one group.",
+            r = s.r
+        ),
+    );
     s.line(0, "@compute @workgroup_size(8, 1, 1)");
     s.line(
         0,
-        "fn conv2d_cpu_input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {",
+        &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"),
     );
     s.line(1, "let lane = lid.x;");
-    s.line(1, "let row0 = wid.y * 32u;");
+    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
     s.line(1, "let classes = p.stride_h * p.stride_w;");
     s.line(1, "let nb = wid.z / classes;");
     s.line(1, "let rh = wid.z % classes / p.stride_w;");
@@ -220,7 +265,7 @@ fn input_grad(s: &mut Src) {
             &format!("let dst{c} = (rh + u32(a{c}) * p.stride_h) * p.w + rw + u32(b{c}) * p.stride_w;"),
         );
     }
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(1, &format!("let wr{i} = (min(row0 + {i}u, p.c_in - 1u) - grp * cin_g) * taps;"));
     }
     accumulators(s);
@@ -231,7 +276,7 @@ fn input_grad(s: &mut Src) {
     s.line(2, "for (var ky = ky0; ky < p.kh; ky += p.stride_h) {");
     s.line(3, "for (var kx = kx0; kx < p.kw; kx += p.stride_w) {");
     s.line(4, "let t = cw0 + ky * p.kw + kx;");
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(4, &format!("let v{i} = select(0.0, in1[wr{i} + t], clive);"));
     }
     s.line(4, "// gy's row for class row a is a + (rh + ph - ky) / sh, an exact division.");
@@ -256,18 +301,24 @@ fn input_grad(s: &mut Src) {
     s.line(0, "}");
 }
 
-fn weight_grad(s: &mut Src) {
+fn weight_grad(s: &mut Src, name: &str) {
     s.line(0, "");
     s.line(0, "// in0 = x, in1 = gy, out = partial gw [splits, c_out, cin_g * kh * kw]. Dispatch");
-    s.line(0, "// (ceil(cols / 64), ceil(c_out / 32), splits); split z sums the (image, output row)");
-    s.line(0, "// pairs [z * k_chunk, (z + 1) * k_chunk). The 32 output channels lie in one group.");
+    s.line(
+        0,
+        &format!("// (ceil(cols / 64), ceil(c_out / {}), splits); split z sums the (image, output row)", s.r),
+    );
+    s.line(
+        0,
+        &format!("// pairs [z * k_chunk, (z + 1) * k_chunk). The {} output channels lie in one group.", s.r),
+    );
     s.line(0, "@compute @workgroup_size(8, 1, 1)");
     s.line(
         0,
-        "fn conv2d_cpu_weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {",
+        &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"),
     );
     s.line(1, "let lane = lid.x;");
-    s.line(1, "let row0 = wid.y * 32u;");
+    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
     s.line(1, "let cin_g = p.c_in / p.groups;");
     s.line(1, "let cout_g = p.c_out / p.groups;");
     s.line(1, "let grp = row0 / cout_g;");
@@ -303,7 +354,7 @@ fn weight_grad(s: &mut Src) {
     s.line(3, "let ol = ox0 + lane;");
     s.line(3, "let olive = ol < p.wo;");
     s.line(3, "let go = gbase + min(ol, p.wo - 1u);");
-    for i in 0..R {
+    for i in 0..s.r {
         s.line(
             3,
             &format!(
@@ -321,7 +372,7 @@ fn weight_grad(s: &mut Src) {
                 (4 * h..4 * h + 4).map(|c| format!("ld(rb{c}, sx + kx{c}, rok{c} && lv)")).collect();
             s.line(4, &format!("let bv{h} = vec4({});", parts.join(", ")));
         }
-        for i in 0..R {
+        for i in 0..s.r {
             s.line(
                 4,
                 &format!(
@@ -334,11 +385,5 @@ fn weight_grad(s: &mut Src) {
     s.line(2, "}");
     s.line(1, "}");
     store(s, "p.c_out", &|i| format!("(wid.z * p.c_out + row0 + {i}u) * cols"));
-    s.line(0, "}");
-    s.line(0, "");
-    s.line(0, "// x at row base rb and column ix, zero outside the image or when not live.");
-    s.line(0, "fn ld(rb: u32, ix: i32, live: bool) -> f32 {");
-    s.line(1, "let ok = live && ix >= 0 && ix < i32(p.w);");
-    s.line(1, "return select(0.0, in0[rb + u32(select(0, ix, ok))], ok);");
     s.line(0, "}");
 }

@@ -88,7 +88,10 @@ fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> R
         let params = [m, n, k, bs, ab, ar, ac, bb, br, bc, 0, 0].map(|v| v as u32);
         let device = a.device();
         let cpu = match kernel {
-            MatmulKernel::Auto => cpu_mode(device, tb, n, k),
+            // Fewer than 16 rows (a Linear layer on a small batch) would leave most of the
+            // CPU kernel's 32-row tile computing clamped duplicates; the blocked kernel's
+            // tile is 8 rows.
+            MatmulKernel::Auto if m >= 16 => cpu_mode(device, tb, n, k),
             MatmulKernel::Cpu => Some(cpu_mode(device, tb, n, k).ok_or_else(|| Error::Invalid {
                 op: "matmul",
                 msg: format!(
