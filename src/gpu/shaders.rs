@@ -40,3 +40,13 @@ family!(OPTIM, "optim", 1, 3);
 pub const ALL: &[&Family] = &[
     &FILL, &RANDOM, &UNARY, &BINARY, &SELECT, &REDUCE, &MATMUL, &SHAPE, &GATHER, &CONV2D, &PAD, &NORM, &OPTIM,
 ];
+
+/// The `struct Params` declaration and its uniform binding, as written in `family`'s file,
+/// for generated kernels that share that family's parameters.
+pub fn params_block(family: &Family) -> &'static str {
+    let src = family.source;
+    let start = src.find("struct Params").expect("the family declares Params");
+    let decl = "var<uniform> p: Params;";
+    let end = src[start..].find(decl).expect("the family binds Params as p") + start + decl.len();
+    &src[start..end]
+}

@@ -18,7 +18,7 @@
 
 use std::sync::LazyLock;
 
-use crate::gpu::shaders::Family;
+use crate::gpu::shaders::{params_block, Family, CONV2D};
 
 /// Channels per tile (rows of the implicit GEMM): 32, or 8 for layers with few channels
 /// (an RGB input or a one-channel critic output), where a 32-row tile would mostly compute
@@ -42,16 +42,6 @@ const HEADER: &str = "\
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-struct Params {
-    n: u32, c_in: u32, h: u32, w: u32,
-    c_out: u32, ho: u32, wo: u32, groups: u32,
-    kh: u32, kw: u32, stride_h: u32, stride_w: u32,
-    pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-    k_chunk: u32,
-    _pad0: u32, _pad1: u32, _pad2: u32,
-}
-@group(0) @binding(3) var<uniform> p: Params;
 ";
 
 /// The entry points for a tile of `rows` channels.
@@ -74,7 +64,7 @@ pub(crate) fn tile_rows(rows: usize) -> usize {
 
 /// The WGSL of every entry point.
 pub fn source() -> String {
-    let mut s = Src { text: String::from(HEADER), r: 0 };
+    let mut s = Src { text: format!("{HEADER}\n{}\n", params_block(&CONV2D)), r: 0 };
     for rows in TILE_ROWS {
         s.r = rows;
         let [f, i, w] = entries(rows);
@@ -114,6 +104,39 @@ fn accumulators(s: &mut Src) {
     }
 }
 
+/// Step j of the reduction: every row's value from lane j (`v{i}`) times the lane's 8
+/// columns (`bv0`, `bv1`).
+fn fmas(s: &mut Src, ind: usize, j: usize) {
+    for i in 0..s.r {
+        s.line(
+            ind,
+            &format!(
+                "{{ let y = vec4(subgroupBroadcast(v{i}, {j}u)); acc{i}_0 = fma(y, bv0, acc{i}_0); acc{i}_1 = fma(y, bv1, acc{i}_1); }}"
+            ),
+        );
+    }
+}
+
+/// An entry point's opening: its comment, signature, lane and first row.
+fn head(s: &mut Src, name: &str, doc: &[String]) {
+    s.line(0, "");
+    for d in doc {
+        s.line(0, &format!("// {d}"));
+    }
+    s.line(0, "@compute @workgroup_size(8, 1, 1)");
+    s.line(0, &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"));
+    s.line(1, "let lane = lid.x;");
+    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
+}
+
+/// Column c of the lane: its index `q{c}` among `count`, whether it exists (`live{c}`),
+/// and the index clamped into range (`qc{c}`).
+fn column(s: &mut Src, c: usize, count: &str) {
+    s.line(1, &format!("let q{c} = wid.x * 64u + lane + {}u;", 8 * c));
+    s.line(1, &format!("let live{c} = q{c} < {count};"));
+    s.line(1, &format!("let qc{c} = min(q{c}, {count} - 1u);"));
+}
+
 /// The 8 unrolled steps of one channel chunk at one tap: `v{i}` hold the rows' values for
 /// the lane's channel, `o{c}`/`ok{c}` each pixel's offset and validity within a channel
 /// plane, `plane(j)` the WGSL of the j-th channel's plane base and `live(j)` its validity.
@@ -133,16 +156,28 @@ fn steps(
                 (4 * h..4 * h + 4).map(|c| format!("select(0.0, {src}[cb + o{c}], ok{c} && lv)")).collect();
             s.line(ind + 1, &format!("let bv{h} = vec4({});", parts.join(", ")));
         }
-        for i in 0..s.r {
-            s.line(
-                ind + 1,
-                &format!(
-                    "{{ let y = vec4(subgroupBroadcast(v{i}, {j}u)); acc{i}_0 = fma(y, bv0, acc{i}_0); acc{i}_1 = fma(y, bv1, acc{i}_1); }}"
-                ),
-            );
-        }
+        fmas(s, ind + 1, j);
         s.line(ind, "}");
     }
+}
+
+/// The end of a forward or input-gradient entry: the 8 steps over channels `chunk` +
+/// j < `count`, whose planes of `plane` values start at `base` (names in the WGSL), the
+/// closing of the chunk and tap loops, and the store.
+fn finish(
+    s: &mut Src,
+    [chunk, count, base, plane]: [&str; 4],
+    rows: &str,
+    row_base: &dyn Fn(usize) -> String,
+) {
+    steps(s, 4, "in0", &|j| format!("{base} + min({chunk} + {j}u, {count} - 1u) * {plane}"), &|j| {
+        format!("{chunk} + {j}u < {count}")
+    });
+    s.line(3, "}");
+    s.line(2, "}");
+    s.line(1, "}");
+    store(s, rows, row_base);
+    s.line(0, "}");
 }
 
 /// Stores the tile: row i goes to `row_base(i)` + the pixel's offset `dst{c}`.
@@ -159,19 +194,12 @@ fn store(s: &mut Src, rows: &str, row_base: &dyn Fn(usize) -> String) {
 }
 
 fn forward(s: &mut Src, name: &str) {
-    s.line(0, "");
-    s.line(
-        0,
-        &format!(
-            "// in0 = x, in1 = w, out = y. Dispatch (ceil(ho*wo / 64), ceil(c_out / {r}), n); the",
-            r = s.r
-        ),
-    );
-    s.line(0, &format!("// {} output channels of a tile lie in one group.", s.r));
-    s.line(0, "@compute @workgroup_size(8, 1, 1)");
-    s.line(0, &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"));
-    s.line(1, "let lane = lid.x;");
-    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
+    let r = s.r;
+    let doc = [
+        format!("in0 = x, in1 = w, out = y. Dispatch (ceil(ho*wo / 64), ceil(c_out / {r}), n); the"),
+        format!("{r} output channels of a tile lie in one group."),
+    ];
+    head(s, name, &doc);
     s.line(1, "let nb = wid.z;");
     s.line(1, "let npix = p.ho * p.wo;");
     s.line(1, "let cin_g = p.c_in / p.groups;");
@@ -180,10 +208,8 @@ fn forward(s: &mut Src, name: &str) {
     s.line(1, "let xbase = (nb * p.c_in + grp * cin_g) * hw;");
     s.line(1, "let taps = p.kh * p.kw;");
     for c in 0..PX {
-        s.line(1, &format!("let q{c} = wid.x * 64u + lane + {}u;", 8 * c));
-        s.line(1, &format!("let live{c} = q{c} < npix;"));
+        column(s, c, "npix");
         s.line(1, &format!("let dst{c} = q{c};"));
-        s.line(1, &format!("let qc{c} = min(q{c}, npix - 1u);"));
         s.line(1, &format!("let oy{c} = i32(qc{c} / p.wo * p.stride_h) - i32(p.pad_h);"));
         s.line(1, &format!("let ox{c} = i32(qc{c} % p.wo * p.stride_w) - i32(p.pad_w);"));
     }
@@ -209,33 +235,18 @@ fn forward(s: &mut Src, name: &str) {
         s.line(4, &format!("let ok{c} = iy{c} >= 0 && iy{c} < i32(p.h) && ix{c} >= 0 && ix{c} < i32(p.w);"));
         s.line(4, &format!("let o{c} = select(0u, u32(iy{c}) * p.w + u32(ix{c}), ok{c});"));
     }
-    steps(s, 4, "in0", &|j| format!("xbase + min(ci0 + {j}u, cin_g - 1u) * hw"), &|j| {
-        format!("ci0 + {j}u < cin_g")
+    finish(s, ["ci0", "cin_g", "xbase", "hw"], "p.c_out", &|i| {
+        format!("(nb * p.c_out + row0 + {i}u) * npix")
     });
-    s.line(3, "}");
-    s.line(2, "}");
-    s.line(1, "}");
-    store(s, "p.c_out", &|i| format!("(nb * p.c_out + row0 + {i}u) * npix"));
-    s.line(0, "}");
 }
 
 fn input_grad(s: &mut Src, name: &str) {
-    s.line(0, "");
-    s.line(0, "// in0 = gy, in1 = w, out = gx. Dilation 1. Dispatch (ceil(pixels of the largest class");
-    s.line(
-        0,
-        &format!(
-            "// / 64), ceil(c_in / {r}), n * sh * sw); the {r} input channels of a tile lie in one group.",
-            r = s.r
-        ),
-    );
-    s.line(0, "@compute @workgroup_size(8, 1, 1)");
-    s.line(
-        0,
-        &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"),
-    );
-    s.line(1, "let lane = lid.x;");
-    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
+    let r = s.r;
+    let doc = [
+        "in0 = gy, in1 = w, out = gx. Dilation 1. Dispatch (ceil(pixels of the largest class".to_string(),
+        format!("/ 64), ceil(c_in / {r}), n * sh * sw); the {r} input channels of a tile lie in one group."),
+    ];
+    head(s, name, &doc);
     s.line(1, "let classes = p.stride_h * p.stride_w;");
     s.line(1, "let nb = wid.z / classes;");
     s.line(1, "let rh = wid.z % classes / p.stride_w;");
@@ -255,9 +266,7 @@ fn input_grad(s: &mut Src, name: &str) {
     s.line(1, "let ky0 = (rh + p.pad_h) % p.stride_h;");
     s.line(1, "let kx0 = (rw + p.pad_w) % p.stride_w;");
     for c in 0..PX {
-        s.line(1, &format!("let q{c} = wid.x * 64u + lane + {}u;", 8 * c));
-        s.line(1, &format!("let live{c} = q{c} < npix;"));
-        s.line(1, &format!("let qc{c} = min(q{c}, npix - 1u);"));
+        column(s, c, "npix");
         s.line(1, &format!("let a{c} = i32(qc{c} / cw);"));
         s.line(1, &format!("let b{c} = i32(qc{c} % cw);"));
         s.line(
@@ -291,34 +300,19 @@ fn input_grad(s: &mut Src, name: &str) {
         );
         s.line(4, &format!("let o{c} = select(0u, u32(gy{c}) * p.wo + u32(gx{c}), ok{c});"));
     }
-    steps(s, 4, "in0", &|j| format!("gbase + min(co0 + {j}u, cout_g - 1u) * hwo"), &|j| {
-        format!("co0 + {j}u < cout_g")
+    finish(s, ["co0", "cout_g", "gbase", "hwo"], "p.c_in", &|i| {
+        format!("(nb * p.c_in + row0 + {i}u) * p.h * p.w")
     });
-    s.line(3, "}");
-    s.line(2, "}");
-    s.line(1, "}");
-    store(s, "p.c_in", &|i| format!("(nb * p.c_in + row0 + {i}u) * p.h * p.w"));
-    s.line(0, "}");
 }
 
 fn weight_grad(s: &mut Src, name: &str) {
-    s.line(0, "");
-    s.line(0, "// in0 = x, in1 = gy, out = partial gw [splits, c_out, cin_g * kh * kw]. Dispatch");
-    s.line(
-        0,
-        &format!("// (ceil(cols / 64), ceil(c_out / {}), splits); split z sums the (image, output row)", s.r),
-    );
-    s.line(
-        0,
-        &format!("// pairs [z * k_chunk, (z + 1) * k_chunk). The {} output channels lie in one group.", s.r),
-    );
-    s.line(0, "@compute @workgroup_size(8, 1, 1)");
-    s.line(
-        0,
-        &format!("fn {name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"),
-    );
-    s.line(1, "let lane = lid.x;");
-    s.line(1, &format!("let row0 = wid.y * {}u;", s.r));
+    let r = s.r;
+    let doc = [
+        "in0 = x, in1 = gy, out = partial gw [splits, c_out, cin_g * kh * kw]. Dispatch".to_string(),
+        format!("(ceil(cols / 64), ceil(c_out / {r}), splits); split z sums the (image, output row)"),
+        format!("pairs [z * k_chunk, (z + 1) * k_chunk). The {r} output channels lie in one group."),
+    ];
+    head(s, name, &doc);
     s.line(1, "let cin_g = p.c_in / p.groups;");
     s.line(1, "let cout_g = p.c_out / p.groups;");
     s.line(1, "let grp = row0 / cout_g;");
@@ -329,10 +323,8 @@ fn weight_grad(s: &mut Src, name: &str) {
     s.line(1, "let r_end = min(r_begin + p.k_chunk, p.n * p.ho);");
     s.line(1, "// Each column is (input channel, ky, kx): its channel and the tap's offsets.");
     for c in 0..PX {
-        s.line(1, &format!("let q{c} = wid.x * 64u + lane + {}u;", 8 * c));
-        s.line(1, &format!("let live{c} = q{c} < cols;"));
+        column(s, c, "cols");
         s.line(1, &format!("let dst{c} = q{c};"));
-        s.line(1, &format!("let qc{c} = min(q{c}, cols - 1u);"));
         s.line(1, &format!("let ci{c} = grp * cin_g + qc{c} / taps;"));
         s.line(1, &format!("let ky{c} = i32(qc{c} % taps / p.kw * p.dil_h) - i32(p.pad_h);"));
         s.line(1, &format!("let kx{c} = i32(qc{c} % p.kw * p.dil_w) - i32(p.pad_w);"));
@@ -372,14 +364,7 @@ fn weight_grad(s: &mut Src, name: &str) {
                 (4 * h..4 * h + 4).map(|c| format!("ld(rb{c}, sx + kx{c}, rok{c} && lv)")).collect();
             s.line(4, &format!("let bv{h} = vec4({});", parts.join(", ")));
         }
-        for i in 0..s.r {
-            s.line(
-                4,
-                &format!(
-                    "{{ let y = vec4(subgroupBroadcast(v{i}, {j}u)); acc{i}_0 = fma(y, bv0, acc{i}_0); acc{i}_1 = fma(y, bv1, acc{i}_1); }}"
-                ),
-            );
-        }
+        fmas(s, 4, j);
         s.line(3, "}");
     }
     s.line(2, "}");
