@@ -55,7 +55,7 @@ fn a_broken_shader_is_reported() {
 fn generated_shaders_validate() {
     let source = gantry::ops::matmul_cpu::source();
     validate("matmul_cpu (generated)", &source).unwrap();
-    for entry in ["matmul_cpu_n", "matmul_cpu_k"] {
+    for entry in ["matmul_cpu_rows_n", "matmul_cpu_rows_k", "matmul_cpu_cols_n", "matmul_cpu_cols_k"] {
         assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{shaders::MATMUL, Storage};
-use crate::ops::matmul_cpu::{Mode, MATMUL_CPU, TILE_COLS, TILE_ROWS};
+use crate::ops::matmul_cpu::{entry_name, AMode, Mode, MATMUL_CPU, TILE_COLS, TILE_ROWS};
 use crate::tensor::Tensor;
 
 /// Which kernel runs a product; the naive one is the test reference for the others.
@@ -17,21 +17,32 @@ pub enum MatmulKernel {
     /// Register-blocked, for any adapter.
     Blocked,
     /// For CPU adapters with 8-lane subgroups (`ops::matmul_cpu`); an error elsewhere, or
-    /// when B's contiguous side is not a multiple of 4.
+    /// when an operand's contiguous side is not a multiple of 4.
     Cpu,
 }
 
-/// Whether the CPU kernel can run C = A'·B' here, and how it reads B': along n when B' is
-/// row-major, along k when it is a transposed view; either needs that length % 4 == 0.
-fn cpu_mode(device: &crate::gpu::Device, tb: bool, n: usize, k: usize) -> Option<Mode> {
+/// Whether the CPU kernel can run C = A'·B' here, and how it reads them: each operand as
+/// vec4s along its contiguous side (k or m for A', n or k for B'), which must be a
+/// multiple of 4 long.
+fn cpu_mode(
+    device: &crate::gpu::Device,
+    (ta, tb): (bool, bool),
+    (m, n, k): (usize, usize, usize),
+) -> Option<(AMode, Mode)> {
     if !device.cpu_subgroup8() {
         return None;
     }
-    match tb {
-        false if n.is_multiple_of(4) => Some(Mode::N),
-        true if k.is_multiple_of(4) => Some(Mode::K),
-        _ => None,
-    }
+    let a = match ta {
+        false if k.is_multiple_of(4) => AMode::Rows,
+        true if m.is_multiple_of(4) => AMode::Cols,
+        _ => return None,
+    };
+    let b = match tb {
+        false if n.is_multiple_of(4) => Mode::N,
+        true if k.is_multiple_of(4) => Mode::K,
+        _ => return None,
+    };
+    Some((a, b))
 }
 
 /// An operand as the product sees it: batch, rows, columns, and the strides to read
@@ -91,20 +102,23 @@ fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> R
             // Fewer than 16 rows (a Linear layer on a small batch) would leave most of the
             // CPU kernel's 32-row tile computing clamped duplicates; the blocked kernel's
             // tile is 8 rows.
-            MatmulKernel::Auto if m >= 16 => cpu_mode(device, tb, n, k),
-            MatmulKernel::Cpu => Some(cpu_mode(device, tb, n, k).ok_or_else(|| Error::Invalid {
-                op: "matmul",
-                msg: format!(
-                    "the CPU kernel needs a CPU adapter with 8-lane subgroups and B's contiguous side % 4 == 0 \
-                     (adapter {}, n {n}, k {k}, B transposed: {tb})",
-                    device.summary().name
-                ),
-            })?),
+            MatmulKernel::Auto if m >= 16 => cpu_mode(device, (ta, tb), (m, n, k)),
+            MatmulKernel::Cpu => {
+                Some(cpu_mode(device, (ta, tb), (m, n, k)).ok_or_else(|| Error::Invalid {
+                    op: "matmul",
+                    msg: format!(
+                        "the CPU kernel needs a CPU adapter with 8-lane subgroups and each operand's \
+                     contiguous side % 4 == 0 (adapter {}, m {m}, n {n}, k {k}, A transposed: {ta}, \
+                     B transposed: {tb})",
+                        device.summary().name
+                    ),
+                })?)
+            }
             _ => None,
         };
         // Each kernel's tile of C per workgroup (columns, rows); see the shaders.
         let (family, entry, tile) = match (kernel, cpu) {
-            (_, Some(mode)) => (&*MATMUL_CPU, mode.entry(), (TILE_COLS, TILE_ROWS)),
+            (_, Some((am, bm))) => (&*MATMUL_CPU, entry_name(am, bm), (TILE_COLS, TILE_ROWS)),
             (MatmulKernel::Naive, _) => (&MATMUL, "matmul_naive", (16, 16)),
             _ => (&MATMUL, "matmul_blocked", (256, 8)),
         };

@@ -61,12 +61,11 @@ fn cpu_kernel_agrees_with_its_naive_twin_on_edge_sizes() {
         eprintln!("skipped: the CPU matmul kernel needs a CPU adapter with 8-lane subgroups");
         return;
     }
-    // B row-major: n % 4 == 0; tiles of 32 rows x 64 columns, k in steps of 8.
-    let along_n = [(1, 1, 4), (33, 5, 60), (64, 64, 64), (65, 9, 132), (3, 300, 8)];
-    agree_with_naive(MatmulKernel::Cpu, &along_n, &[(false, false), (true, false)]);
-    // B a transposed view: k % 4 == 0, including k % 8 == 4 (half of the last step).
-    let along_k = [(1, 4, 1), (33, 12, 61), (64, 64, 64), (70, 36, 130), (2, 300, 3)];
-    agree_with_naive(MatmulKernel::Cpu, &along_k, &[(false, true), (true, true)]);
+    // Each operand is read as vec4s along its contiguous side, so m, n, k % 4 == 0 here;
+    // tiles of 32 rows x 64 columns, k in steps of 8 (k % 8 == 4 leaves half a step).
+    let sizes = [(4, 4, 4), (36, 12, 60), (64, 64, 64), (68, 36, 132), (8, 300, 8)];
+    let all = [(false, false), (true, false), (false, true), (true, true)];
+    agree_with_naive(MatmulKernel::Cpu, &sizes, &all);
 }
 
 #[test]
@@ -82,4 +81,7 @@ fn cpu_kernel_refuses_shapes_it_cannot_read() {
     let b = Tensor::zeros(&d, &[6, 7]).unwrap();
     let err = a.matmul_with(&b, MatmulKernel::Cpu).unwrap_err().to_string();
     assert!(err.contains("CPU kernel") && err.contains("n 7"), "{err}");
+    // k = 6 cannot be read as vec4s along A's rows either.
+    let b = Tensor::zeros(&d, &[6, 8]).unwrap();
+    assert!(a.matmul_with(&b, MatmulKernel::Cpu).is_err());
 }
