@@ -64,7 +64,12 @@ fn generated_shaders_validate() {
 fn generated_conv_shaders_validate() {
     let source = gantry::ops::conv2d_cpu::source();
     validate("conv2d_cpu (generated)", &source).unwrap();
-    for entry in ["conv2d_cpu", "conv2d_cpu_input_grad", "conv2d_cpu_weight_grad"] {
+    for entry in ["conv2d_cpu", "conv2d_cpu_input_grad", "conv2d_cpu_r8", "conv2d_cpu_input_grad_r8"] {
+        assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
+    }
+    let source = gantry::ops::conv2d_cpu::weight_grad_source();
+    validate("conv2d_cpu_weight_grad (generated)", &source).unwrap();
+    for entry in ["conv2d_cpu_weight_grad", "conv2d_cpu_weight_grad_r8"] {
         assert!(source.contains(&format!("fn {entry}(")), "{entry} missing");
     }
 }

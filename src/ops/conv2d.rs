@@ -10,7 +10,9 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::shaders::{Family, CONV2D};
-use crate::ops::conv2d_cpu::{entries, tile_rows, CONV2D_CPU, TILE_PIXELS};
+use crate::ops::conv2d_cpu::{
+    entries, pack_weight, tile_rows, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD, TILE_PIXELS,
+};
 use crate::tensor::Tensor;
 use std::rc::Rc;
 
@@ -248,7 +250,8 @@ fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     } else {
         (&CONV2D, "conv2d_naive", None)
     };
-    let (shape, out) = launch(family, entry, x, w, geo.y_shape(), &geo, groups)?;
+    let packed = if cpu { Some(pack_weight(w, geo.opts.groups, true)?) } else { None };
+    let (shape, out) = launch(family, entry, x, packed.as_ref().unwrap_or(w), geo.y_shape(), &geo, groups)?;
     Ok(Tensor::from_op(shape, out, "conv2d", &[x, w], move |inp, _, g| {
         Ok(vec![Some(conv_input_grad(g, &inp[1], geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
     }))
@@ -278,7 +281,8 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     } else {
         (&CONV2D, "conv2d_input_grad_naive", None)
     };
-    let (shape, out) = launch(family, entry, gy, w, geo.x_shape(), &geo, grid)?;
+    let packed = if cpu { Some(pack_weight(w, geo.opts.groups, false)?) } else { None };
+    let (shape, out) = launch(family, entry, gy, packed.as_ref().unwrap_or(w), geo.x_shape(), &geo, grid)?;
     Ok(Tensor::from_op(shape, out, "conv2d_input_grad", &[gy, w], move |inp, _, g| {
         Ok(vec![Some(conv(g, &inp[1], geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
     }))
@@ -326,7 +330,7 @@ fn weight_grad_split_k(
     // core at a time, and every split costs a partial result to add.
     let (family, entry, tile_cols, tile_rows, wanted): (&Family, _, _, _, usize) = match kernel {
         WeightGradKernel::Blocked => (&CONV2D, "conv2d_weight_grad_blocked", 256, 8, 256),
-        WeightGradKernel::Cpu(rows) => (&*CONV2D_CPU, entries(rows)[2], TILE_PIXELS, rows, 16),
+        WeightGradKernel::Cpu(rows) => (&*CONV2D_CPU_WEIGHT_GRAD, entries(rows)[2], TILE_PIXELS, rows, 16),
     };
     let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
     let tiles = cols.div_ceil(tile_cols) * geo.c_out.div_ceil(tile_rows);
