@@ -20,7 +20,8 @@ struct Params {
     kh: u32, kw: u32, stride_h: u32, stride_w: u32,
     pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
     k_chunk: u32,  // weight_grad_blocked: (image, output row) pairs summed per split
-    _pad0: u32, _pad1: u32, _pad2: u32,
+    has_bias: u32, // the CPU kernels (src/ops/conv2d_cpu.rs): a bias follows the packed weight
+    _pad1: u32, _pad2: u32,
 }
 @group(0) @binding(3) var<uniform> p: Params;
 

@@ -219,23 +219,36 @@ fn launch(
     geo: &Geometry,
     grid: Option<([u32; 3], usize)>,
 ) -> Result<(Vec<usize>, crate::gpu::Storage)> {
+    let params = geo.params(grid.map_or(0, |g| g.1));
+    launch_with(family, entry, a, b, shape, &params, grid.map(|g| g.0))
+}
+
+/// `launch` with the Params given.
+fn launch_with(
+    family: &Family,
+    entry: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    shape: Vec<usize>,
+    params: &[u32],
+    grid: Option<[u32; 3]>,
+) -> Result<(Vec<usize>, crate::gpu::Storage)> {
     let n: usize = shape.iter().product();
     let out = a.device().alloc(n)?;
     if n > 0 {
         let (sa, sb) = (a.storage(), b.storage());
         let d = a.device();
         match grid {
-            Some((groups, k_chunk)) => {
-                d.dispatch(family, entry, &[], &[&sa, &sb], &[&out], &geo.params(k_chunk), groups)
-            }
-            None => d.dispatch_linear(family, entry, &[], &[&sa, &sb], &[&out], &geo.params(0), n),
+            Some(groups) => d.dispatch(family, entry, &[], &[&sa, &sb], &[&out], params, groups),
+            None => d.dispatch_linear(family, entry, &[], &[&sa, &sb], &[&out], params, n),
         }
     }
     Ok((shape, out))
 }
 
-/// y = conv(x, w). Gradients: x gets conv_input_grad(g, w), w gets conv_weight_grad(x, g).
-fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
+/// y = conv(x, w) (+ bias). Gradients: x gets conv_input_grad(g, w), w gets
+/// conv_weight_grad(x, g), the bias the sum of g over images and pixels.
+fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry) -> Result<Tensor> {
     let (cin_g, cout_g) = (geo.c_in / geo.opts.groups, geo.c_out / geo.opts.groups);
     // The CPU kernel reduces 8 input channels at a time: with fewer it idles most lanes.
     let rows = tile_rows(cout_g);
@@ -250,16 +263,59 @@ fn conv(x: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     } else {
         (&CONV2D, "conv2d_naive", None)
     };
-    let packed = if cpu { Some(pack_weight(w, geo.opts.groups, true)?) } else { None };
-    let (shape, out) = launch(family, entry, x, packed.as_ref().unwrap_or(w), geo.y_shape(), &geo, groups)?;
-    Ok(Tensor::from_op(shape, out, "conv2d", &[x, w], move |inp, _, g| {
-        Ok(vec![Some(conv_input_grad(g, &inp[1], geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
-    }))
+    let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(conv_input_grad(g, &inp[1], None, geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
+    };
+    if !cpu {
+        let (shape, out) = launch(family, entry, x, w, geo.y_shape(), &geo, groups)?;
+        let y = Tensor::from_op(shape, out, "conv2d", &[x, w], move |inp, _, g| rule(inp, g));
+        return add_bias(y, bias, "conv2d");
+    }
+    let packed = pack_weight(w, geo.opts.groups, true, bias)?;
+    let (shape, out) = launch_cpu(entry, x, &packed, geo.y_shape(), &geo, groups, bias.is_some())?;
+    Ok(with_bias_rule(shape, out, "conv2d", x, w, bias, rule))
+}
+
+/// Runs a CPU kernel (`conv2d_cpu`) over `grid`, telling it whether a bias follows the
+/// packed weight.
+fn launch_cpu(
+    entry: &'static str,
+    a: &Tensor,
+    packed: &Tensor,
+    shape: Vec<usize>,
+    geo: &Geometry,
+    grid: Option<([u32; 3], usize)>,
+    has_bias: bool,
+) -> Result<(Vec<usize>, crate::gpu::Storage)> {
+    let mut params = geo.params(0);
+    params[17] = has_bias as u32;
+    launch_with(&CONV2D_CPU, entry, a, packed, shape, &params, grid.map(|g| g.0))
+}
+
+/// The op node of a convolution whose kernel added the bias: `rule` gives the gradients
+/// of its first two inputs; the bias's is the sum of g over images and pixels.
+fn with_bias_rule(
+    shape: Vec<usize>,
+    out: crate::gpu::Storage,
+    name: &'static str,
+    a: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    rule: impl Fn(&[Tensor], &Tensor) -> Result<Vec<Option<Tensor>>> + 'static,
+) -> Tensor {
+    match bias {
+        Some(b) => Tensor::from_op(shape, out, name, &[a, w, b], move |inp, _, g| {
+            let mut grads = rule(inp, g)?;
+            grads.push(Some(g.sum(&[0, 2, 3], false)?));
+            Ok(grads)
+        }),
+        None => Tensor::from_op(shape, out, name, &[a, w], move |inp, _, g| rule(inp, g)),
+    }
 }
 
 /// z = convᵀ(gy, w), the adjoint of conv in x. It is linear in each argument:
 /// <dz, convᵀ(gy, w)> = <conv(dz, w), gy> = <conv_weight_grad(dz, gy), w>.
-fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
+fn conv_input_grad(gy: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry) -> Result<Tensor> {
     let (cin_g, cout_g) = (geo.c_in / geo.opts.groups, geo.c_out / geo.opts.groups);
     let (sh, sw) = geo.opts.stride;
     let class_pixels = geo.h.div_ceil(sh) * geo.w.div_ceil(sw);
@@ -281,11 +337,17 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, geo: Geometry) -> Result<Tensor> {
     } else {
         (&CONV2D, "conv2d_input_grad_naive", None)
     };
-    let packed = if cpu { Some(pack_weight(w, geo.opts.groups, false)?) } else { None };
-    let (shape, out) = launch(family, entry, gy, packed.as_ref().unwrap_or(w), geo.x_shape(), &geo, grid)?;
-    Ok(Tensor::from_op(shape, out, "conv2d_input_grad", &[gy, w], move |inp, _, g| {
-        Ok(vec![Some(conv(g, &inp[1], geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
-    }))
+    let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(conv(g, &inp[1], None, geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
+    };
+    if !cpu {
+        let (shape, out) = launch(family, entry, gy, w, geo.x_shape(), &geo, grid)?;
+        let z = Tensor::from_op(shape, out, "conv2d_input_grad", &[gy, w], move |inp, _, g| rule(inp, g));
+        return add_bias(z, bias, "conv_transpose2d");
+    }
+    let packed = pack_weight(w, geo.opts.groups, false, bias)?;
+    let (shape, out) = launch_cpu(entry, gy, &packed, geo.x_shape(), &geo, grid, bias.is_some())?;
+    Ok(with_bias_rule(shape, out, "conv2d_input_grad", gy, w, bias, rule))
 }
 
 /// v = conv_weight_grad(x, gy), the adjoint of conv in w:
@@ -303,7 +365,7 @@ fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
         (shape, Rc::new(out))
     };
     Ok(Tensor::from_op(shape, out, "conv2d_weight_grad", &[x, gy], move |inp, _, g| {
-        Ok(vec![Some(conv_input_grad(&inp[1], g, geo)?), Some(conv(&inp[0], g, geo)?)])
+        Ok(vec![Some(conv_input_grad(&inp[1], g, None, geo)?), Some(conv(&inp[0], g, None, geo)?)])
     }))
 }
 
@@ -357,10 +419,19 @@ fn weight_grad_split_k(
 fn add_bias(y: Tensor, bias: Option<&Tensor>, op: &'static str) -> Result<Tensor> {
     let Some(b) = bias else { return Ok(y) };
     let c = y.shape()[1];
-    if b.shape() != [c] {
-        return Err(Error::ShapeMismatch { op, lhs: vec![c], rhs: b.shape().to_vec() });
-    }
+    check_bias(bias, c, op)?;
     y.add(&b.reshape(&[1, c, 1, 1])?)
+}
+
+/// A bias must be [c] for c output channels, on the same device.
+fn check_bias(bias: Option<&Tensor>, c: usize, op: &'static str) -> Result<()> {
+    match bias {
+        Some(b) if b.shape() != [c] => {
+            Err(Error::ShapeMismatch { op, lhs: vec![c], rhs: b.shape().to_vec() })
+        }
+        Some(b) => b.same_device(op, &[]),
+        None => Ok(()),
+    }
 }
 
 impl Tensor {
@@ -389,7 +460,8 @@ impl Tensor {
             });
         };
         let geo = Geometry { n, c_in, h, w, c_out: wt[0], ho, wo, kh: wt[2], kw: wt[3], opts };
-        add_bias(conv(self, weight, geo)?, bias, OP)
+        check_bias(bias, geo.c_out, OP)?;
+        conv(self, weight, bias, geo)
     }
 
     /// Transposed 2-D convolution of x [n, c_in, h, w] with weight [c_in, c_out / groups, kh,
@@ -451,6 +523,7 @@ impl Tensor {
             kw: wt[3],
             opts: c,
         };
-        add_bias(conv_input_grad(self, weight, geo)?, bias, OP)
+        check_bias(bias, geo.c_in, OP)?;
+        conv_input_grad(self, weight, bias, geo)
     }
 }

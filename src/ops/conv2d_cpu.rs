@@ -21,7 +21,10 @@
 
 use std::sync::LazyLock;
 
+use crate::error::Result;
 use crate::gpu::shaders::{params_block, Family, CONV2D};
+use crate::ops::pad::PadMode;
+use crate::tensor::Tensor;
 
 /// Channels per tile (rows of the implicit GEMM): 32, or 8 for layers with few channels
 /// (an RGB input or a one-channel critic output), where a 32-row tile would mostly compute
@@ -77,28 +80,36 @@ pub(crate) fn tile_rows(rows: usize) -> usize {
 /// The weight [c_out, c_in / g, kh, kw] as the CPU kernels read it: [g, kh·kw, lane
 /// channel, row channel] with the row channels padded with zeros to a multiple of 4, where
 /// the rows are output channels for the forward (`rows_are_outputs`) and input channels
-/// for the input gradient. Lane l then reads 4 rows of one tap with one vec4 load.
+/// for the input gradient. Lane l then reads 4 rows of one tap with one vec4 load. A bias
+/// over the rows follows, likewise padded, for the kernel to start its sums from.
 pub(crate) fn pack_weight(
-    w: &crate::tensor::Tensor,
+    w: &Tensor,
     groups: usize,
     rows_are_outputs: bool,
-) -> crate::error::Result<crate::tensor::Tensor> {
-    use crate::ops::pad::PadMode;
+    bias: Option<&Tensor>,
+) -> Result<Tensor> {
     let [c_out, cin_g, kh, kw] = <[usize; 4]>::try_from(w.shape()).expect("a 4-D weight");
     let cout_g = c_out / groups;
+    let pad4 = |t: Tensor, len: usize| -> Result<Tensor> {
+        let pad = len.next_multiple_of(4) - len;
+        if pad == 0 {
+            Ok(t)
+        } else {
+            t.pad2d((0, pad, 0, 0), PadMode::Zeros)
+        }
+    };
     crate::autograd::no_grad(|| {
         let w = w.reshape(&[groups, cout_g, cin_g, kh * kw])?;
-        let (packed, rows) = if rows_are_outputs {
-            (w.permute(&[0, 3, 2, 1])?, cout_g)
+        let packed = if rows_are_outputs {
+            pad4(w.permute(&[0, 3, 2, 1])?, cout_g)?
         } else {
-            (w.permute(&[0, 3, 1, 2])?, cin_g)
+            pad4(w.permute(&[0, 3, 1, 2])?, cin_g)?
         };
-        let pad = rows.next_multiple_of(4) - rows;
-        if pad == 0 {
-            Ok(packed)
-        } else {
-            packed.pad2d((0, pad, 0, 0), PadMode::Zeros)
-        }
+        let Some(b) = bias else { return Ok(packed) };
+        let rows = b.shape()[0];
+        let b = pad4(b.reshape(&[1, rows])?, rows)?;
+        let flat = |t: &Tensor| t.reshape(&[t.numel()]);
+        Tensor::concat(&[flat(&packed)?, flat(&b)?], 0)
     })
 }
 
@@ -185,6 +196,24 @@ fn packed_rows(s: &mut Src, rows_per_group: &str) {
     for g in 0..s.r / 4 {
         s.line(1, &format!("let gq{g} = min(rl / 4u + {g}u, rp4 - 1u);"));
     }
+}
+
+/// With a bias packed after the weight (`p.has_bias`), the sums start from it: row r's
+/// bias is component r % 4 of vec4 r / 4 after the `groups · taps · lanes · rp4` of the
+/// weight.
+fn bias_init(s: &mut Src, lanes: &str, rows_total: &str) {
+    s.line(1, "if p.has_bias != 0u {");
+    s.line(2, &format!("let bb = p.groups * taps * {lanes} * rp4;"));
+    s.line(2, &format!("let br4 = ({rows_total} + 3u) / 4u;"));
+    for g in 0..s.r / 4 {
+        s.line(2, &format!("let bq{g} = in1[bb + min(row0 / 4u + {g}u, br4 - 1u)];"));
+        for c in 0..4 {
+            let (i, comp) = (4 * g + c, ["x", "y", "z", "w"][c]);
+            s.line(2, &format!("acc{i}_0 = vec4(bq{g}.{comp});"));
+            s.line(2, &format!("acc{i}_1 = vec4(bq{g}.{comp});"));
+        }
+    }
+    s.line(1, "}");
 }
 
 /// Loads the tile's rows for one tap `t` and the lane's channel `cc` of `lanes`.
@@ -293,6 +322,7 @@ fn forward(s: &mut Src, name: &str) {
     }
     packed_rows(s, "(p.c_out / p.groups)");
     accumulators(s);
+    bias_init(s, "cin_g", "p.c_out");
     s.line(1, "for (var ci0 = 0u; ci0 < cin_g; ci0 += 8u) {");
     s.line(2, "let cl = ci0 + lane;");
     s.line(2, "let clive = cl < cin_g;");
@@ -339,6 +369,11 @@ fn input_grad(s: &mut Src, name: &str) {
     s.line(1, "// A tap (ky, kx) reaches this class when ky = (rh + ph) mod sh, mod sh (likewise kx).");
     s.line(1, "let ky0 = (rh + p.pad_h) % p.stride_h;");
     s.line(1, "let kx0 = (rw + p.pad_w) % p.stride_w;");
+    s.line(1, "let nty = select(0u, (p.kh - ky0 + p.stride_h - 1u) / p.stride_h, ky0 < p.kh);");
+    s.line(1, "let ntx = select(0u, (p.kw - kx0 + p.stride_w - 1u) / p.stride_w, kx0 < p.kw);");
+    s.line(1, "// gy's row for class row a and tap ky0 + sh * m is a + dy0 - m (an exact division).");
+    s.line(1, "let dy0 = (i32(rh + p.pad_h) - i32(ky0)) / i32(p.stride_h);");
+    s.line(1, "let dx0 = (i32(rw + p.pad_w) - i32(kx0)) / i32(p.stride_w);");
     for c in 0..PX {
         column(s, c, "npix");
         s.line(1, &format!("let a{c} = i32(qc{c} / cw);"));
@@ -350,17 +385,17 @@ fn input_grad(s: &mut Src, name: &str) {
     }
     packed_rows(s, "cin_g");
     accumulators(s);
+    bias_init(s, "cout_g", "p.c_in");
     s.line(1, "for (var co0 = 0u; co0 < cout_g; co0 += 8u) {");
     s.line(2, "let cl = co0 + lane;");
     s.line(2, "let clive = cl < cout_g;");
     s.line(2, "let cc = min(cl, cout_g - 1u);");
-    s.line(2, "for (var ky = ky0; ky < p.kh; ky += p.stride_h) {");
-    s.line(3, "for (var kx = kx0; kx < p.kw; kx += p.stride_w) {");
-    s.line(4, "let t = ky * p.kw + kx;");
+    s.line(2, "for (var my = 0u; my < nty; my++) {");
+    s.line(3, "for (var mx = 0u; mx < ntx; mx++) {");
+    s.line(4, "let t = (ky0 + my * p.stride_h) * p.kw + kx0 + mx * p.stride_w;");
     packed_loads(s, 4, "cout_g");
-    s.line(4, "// gy's row for class row a is a + (rh + ph - ky) / sh, an exact division.");
-    s.line(4, "let dyq = (i32(rh + p.pad_h) - i32(ky)) / i32(p.stride_h);");
-    s.line(4, "let dxq = (i32(rw + p.pad_w) - i32(kx)) / i32(p.stride_w);");
+    s.line(4, "let dyq = dy0 - i32(my);");
+    s.line(4, "let dxq = dx0 - i32(mx);");
     for c in 0..PX {
         s.line(4, &format!("let gy{c} = a{c} + dyq;"));
         s.line(4, &format!("let gx{c} = b{c} + dxq;"));

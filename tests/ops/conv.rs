@@ -100,9 +100,12 @@ fn blocked_kernels_agree_with_their_naive_twins() {
     {
         let x = Tensor::randn(&d, &xs).unwrap().requires_grad_();
         let w = Tensor::randn(&d, &ws).unwrap().requires_grad_();
-        let y_fast = x.conv2d(&w, None, opts.kernel(kernel)).unwrap();
+        // A bias on every other case: the CPU kernels start their sums from it.
+        let b = Tensor::randn(&d, &[ws[0]]).unwrap().requires_grad_();
+        let bias = (xs[2] % 2 == 1).then_some(&b);
+        let y_fast = x.conv2d(&w, bias, opts.kernel(kernel)).unwrap();
         let up = Tensor::randn(&d, y_fast.shape()).unwrap();
-        let y_slow = x.conv2d(&w, None, opts.kernel(ConvKernel::Naive)).unwrap();
+        let y_slow = x.conv2d(&w, bias, opts.kernel(ConvKernel::Naive)).unwrap();
         let what = format!("{kernel:?}: {xs:?} * {ws:?} {opts:?}");
         let close = |a: &Tensor, b: &Tensor, part: &str| {
             crate::common::assert_values(
@@ -115,11 +118,48 @@ fn blocked_kernels_agree_with_their_naive_twins() {
             )
         };
         close(&y_fast, &y_slow, "forward");
-        let fast =
-            grad(&[y_fast.mul(&up).unwrap().sum_all().unwrap()], &[x.clone(), w.clone()], false).unwrap();
-        let slow =
-            grad(&[y_slow.mul(&up).unwrap().sum_all().unwrap()], &[x.clone(), w.clone()], false).unwrap();
+        let leaves = [x.clone(), w.clone(), b.clone()];
+        let fast = grad(&[y_fast.mul(&up).unwrap().sum_all().unwrap()], &leaves, false).unwrap();
+        let slow = grad(&[y_slow.mul(&up).unwrap().sum_all().unwrap()], &leaves, false).unwrap();
         close(&fast[0], &slow[0], "input gradient");
         close(&fast[1], &slow[1], "weight gradient");
+        close(&fast[2], &slow[2], "bias gradient");
+    }
+}
+
+#[test]
+fn transposed_convolution_kernels_agree_with_their_naive_twins() {
+    use gantry::ops::conv2d::ConvKernel;
+    let d = crate::common::device();
+    d.manual_seed(23);
+    // Enough channels for the CPU kernels (8 per reduction step), a bias they add, stride 2
+    // with output padding, and an 8-row tile for 12 output channels.
+    let x = Tensor::randn(&d, &[2, 16, 7, 9]).unwrap().requires_grad_();
+    let w = Tensor::randn(&d, &[16, 12, 3, 3]).unwrap().requires_grad_();
+    let b = Tensor::randn(&d, &[12]).unwrap().requires_grad_();
+    let opts = ConvTranspose2d::default().stride(2).padding(1).output_padding(1);
+    let run = |k: ConvKernel| {
+        let y = x.conv_transpose2d(&w, Some(&b), opts.kernel(k)).unwrap();
+        let up = Tensor::ones(&d, y.shape()).unwrap().mul_scalar(0.5).unwrap();
+        let g = grad(&[y.mul(&up).unwrap().sum_all().unwrap()], &[x.clone(), w.clone(), b.clone()], false)
+            .unwrap();
+        (y, g)
+    };
+    let (y_fast, g_fast) = run(ConvKernel::Auto);
+    let (y_slow, g_slow) = run(ConvKernel::Naive);
+    for (part, a, e) in [
+        ("forward", &y_fast, &y_slow),
+        ("input gradient", &g_fast[0], &g_slow[0]),
+        ("weight gradient", &g_fast[1], &g_slow[1]),
+        ("bias gradient", &g_fast[2], &g_slow[2]),
+    ] {
+        crate::common::assert_values(
+            part,
+            &a.to_vec().unwrap(),
+            a.shape(),
+            &e.to_vec().unwrap(),
+            e.shape(),
+            CONV,
+        );
     }
 }
