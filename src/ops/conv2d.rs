@@ -266,51 +266,52 @@ fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry) -> Result<
     let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(conv_input_grad(g, &inp[1], None, geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
     };
-    if !cpu {
-        let (shape, out) = launch(family, entry, x, w, geo.y_shape(), &geo, groups)?;
-        let y = Tensor::from_op(shape, out, "conv2d", &[x, w], move |inp, _, g| rule(inp, g));
-        return add_bias(y, bias, "conv2d");
-    }
-    let packed = pack_weight(w, geo.opts.groups, true, bias)?;
-    let (shape, out) = launch_cpu(entry, x, &packed, geo.y_shape(), &geo, groups, bias.is_some())?;
-    Ok(with_bias_rule(shape, out, "conv2d", x, w, bias, rule))
+    let op = Op { name: "conv2d", public: "conv2d", rows_are_outputs: true, shape: geo.y_shape() };
+    run(op, (family, entry, groups), cpu, x, w, bias, &geo, rule)
 }
 
-/// Runs a CPU kernel (`conv2d_cpu`) over `grid`, telling it whether a bias follows the
-/// packed weight.
-fn launch_cpu(
-    entry: &'static str,
-    a: &Tensor,
-    packed: &Tensor,
-    shape: Vec<usize>,
-    geo: &Geometry,
-    grid: Option<([u32; 3], usize)>,
-    has_bias: bool,
-) -> Result<(Vec<usize>, crate::gpu::Storage)> {
-    let mut params = geo.params(0);
-    params[17] = has_bias as u32;
-    launch_with(&CONV2D_CPU, entry, a, packed, shape, &params, grid.map(|g| g.0))
-}
-
-/// The op node of a convolution whose kernel added the bias: `rule` gives the gradients
-/// of its first two inputs; the bias's is the sum of g over images and pixels.
-fn with_bias_rule(
-    shape: Vec<usize>,
-    out: crate::gpu::Storage,
+/// What `run` needs to know of the forward or the input gradient: the node's name, the
+/// public op a bias error names, which weight axis the CPU kernel's rows are, and the
+/// output shape.
+struct Op {
     name: &'static str,
+    public: &'static str,
+    rows_are_outputs: bool,
+    shape: Vec<usize>,
+}
+
+/// Runs the chosen kernel of `conv` or `conv_input_grad` and records the node. The CPU
+/// kernels read a packed weight and start their sums from the bias, which then becomes
+/// the node's third input (its gradient: g summed over images and pixels); the others get
+/// the bias added after.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    op: Op,
+    (family, entry, grid): (&Family, &'static str, Option<([u32; 3], usize)>),
+    cpu: bool,
     a: &Tensor,
     w: &Tensor,
     bias: Option<&Tensor>,
+    geo: &Geometry,
     rule: impl Fn(&[Tensor], &Tensor) -> Result<Vec<Option<Tensor>>> + 'static,
-) -> Tensor {
-    match bias {
-        Some(b) => Tensor::from_op(shape, out, name, &[a, w, b], move |inp, _, g| {
+) -> Result<Tensor> {
+    if !cpu {
+        let (shape, out) = launch(family, entry, a, w, op.shape, geo, grid)?;
+        let y = Tensor::from_op(shape, out, op.name, &[a, w], move |inp, _, g| rule(inp, g));
+        return add_bias(y, bias, op.public);
+    }
+    let packed = pack_weight(w, geo.opts.groups, op.rows_are_outputs, bias)?;
+    let mut params = geo.params(0);
+    params[17] = bias.is_some() as u32;
+    let (shape, out) = launch_with(family, entry, a, &packed, op.shape, &params, grid.map(|g| g.0))?;
+    Ok(match bias {
+        Some(b) => Tensor::from_op(shape, out, op.name, &[a, w, b], move |inp, _, g| {
             let mut grads = rule(inp, g)?;
             grads.push(Some(g.sum(&[0, 2, 3], false)?));
             Ok(grads)
         }),
-        None => Tensor::from_op(shape, out, name, &[a, w], move |inp, _, g| rule(inp, g)),
-    }
+        None => Tensor::from_op(shape, out, op.name, &[a, w], move |inp, _, g| rule(inp, g)),
+    })
 }
 
 /// z = convᵀ(gy, w), the adjoint of conv in x. It is linear in each argument:
@@ -340,14 +341,13 @@ fn conv_input_grad(gy: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry
     let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(conv(g, &inp[1], None, geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
     };
-    if !cpu {
-        let (shape, out) = launch(family, entry, gy, w, geo.x_shape(), &geo, grid)?;
-        let z = Tensor::from_op(shape, out, "conv2d_input_grad", &[gy, w], move |inp, _, g| rule(inp, g));
-        return add_bias(z, bias, "conv_transpose2d");
-    }
-    let packed = pack_weight(w, geo.opts.groups, false, bias)?;
-    let (shape, out) = launch_cpu(entry, gy, &packed, geo.x_shape(), &geo, grid, bias.is_some())?;
-    Ok(with_bias_rule(shape, out, "conv2d_input_grad", gy, w, bias, rule))
+    let op = Op {
+        name: "conv2d_input_grad",
+        public: "conv_transpose2d",
+        rows_are_outputs: false,
+        shape: geo.x_shape(),
+    };
+    run(op, (family, entry, grid), cpu, gy, w, bias, &geo, rule)
 }
 
 /// v = conv_weight_grad(x, gy), the adjoint of conv in w:
