@@ -85,7 +85,7 @@ fn blocked_kernels_agree_with_their_naive_twins() {
     // multiples of 8, stride 2, dilation, groups with 8 channels per group, batch 2; and for
     // the CPU kernels (32-channel x 64-pixel tiles, 8 channels per step), partial tiles and
     // groups of 32 channels.
-    let cases: [([usize; 4], [usize; 4], Conv2d); 8] = [
+    let cases: [([usize; 4], [usize; 4], Conv2d); 9] = [
         ([2, 13, 23, 29], [11, 13, 3, 3], Conv2d::default().padding(1)),
         ([1, 9, 17, 20], [19, 9, 4, 4], Conv2d::default().stride(2).padding(1)),
         ([2, 5, 19, 18], [7, 5, 3, 3], Conv2d::default().stride(2).padding(1)),
@@ -94,6 +94,8 @@ fn blocked_kernels_agree_with_their_naive_twins() {
         ([2, 16, 11, 9], [16, 8, 3, 3], Conv2d::default().padding(1).groups(2)),
         ([1, 20, 12, 13], [40, 20, 3, 3], Conv2d::default().stride(2).padding(1)),
         ([1, 64, 9, 7], [64, 32, 3, 3], Conv2d::default().padding(1).groups(2)),
+        // Output rows 12 wide (a multiple of 4: the weight gradient reads them as vec4s).
+        ([2, 16, 8, 12], [40, 16, 3, 3], Conv2d::default().padding(1)),
     ];
     for (kernel, (xs, ws, opts)) in
         [ConvKernel::Blocked, ConvKernel::Auto].into_iter().flat_map(|k| cases.map(|c| (k, c)))
