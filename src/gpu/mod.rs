@@ -113,7 +113,7 @@ impl Device {
     /// the shape the CPU-tuned kernels (`ops::matmul_cpu`) are written for.
     pub fn cpu_subgroup8(&self) -> bool {
         let s = &self.0.summary;
-        s.device_type == "Cpu" && s.subgroups && s.subgroup_sizes == (8, 8)
+        s.device_type == format!("{:?}", wgpu::DeviceType::Cpu) && s.subgroups && s.subgroup_sizes == (8, 8)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

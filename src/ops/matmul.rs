@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{shaders::MATMUL, Storage};
-use crate::ops::matmul_cpu::{entry_name, AMode, Mode, MATMUL_CPU, TILE_COLS, TILE_ROWS};
+use crate::ops::matmul_cpu::{entry_name, AMode, BMode, MATMUL_CPU, TILE_COLS, TILE_ROWS};
 use crate::tensor::Tensor;
 
 /// Which kernel runs a product; the naive one is the test reference for the others.
@@ -28,7 +28,7 @@ fn cpu_mode(
     device: &crate::gpu::Device,
     (ta, tb): (bool, bool),
     (m, n, k): (usize, usize, usize),
-) -> Option<(AMode, Mode)> {
+) -> Option<(AMode, BMode)> {
     if !device.cpu_subgroup8() {
         return None;
     }
@@ -38,8 +38,8 @@ fn cpu_mode(
         _ => return None,
     };
     let b = match tb {
-        false if n.is_multiple_of(4) => Mode::N,
-        true if k.is_multiple_of(4) => Mode::K,
+        false if n.is_multiple_of(4) => BMode::N,
+        true if k.is_multiple_of(4) => BMode::K,
         _ => return None,
     };
     Some((a, b))

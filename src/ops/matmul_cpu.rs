@@ -13,8 +13,8 @@
 //!   along A's contiguous side (`AMode`), and `subgroupBroadcast(x, lane)` hands every lane
 //!   the value it needs. A broadcast from a constant lane is one register extract on this
 //!   driver, so a lane loads 8 vec4s per 8 steps of k, not the 256 values it multiplies by.
-//! - B's 8 columns are read as two vec4 loads: along n when B is row-major (mode N, needs
-//!   n % 4 == 0), along k when it is a transposed view (mode K, needs k % 4 == 0).
+//! - B's 8 columns are read as two vec4 loads: along n when B is row-major (`BMode::N`, needs
+//!   n % 4 == 0), along k when it is a transposed view (`BMode::K`, needs k % 4 == 0).
 //! - Each step of k is then 64 vec4 multiply-adds for 3 vector loads.
 //!
 //! The unrolled loops (32 rows × 8 steps) are written out by `source()`; in WGSL loops over
@@ -54,7 +54,7 @@ pub(crate) enum AMode {
 
 /// How B's 8 columns per lane are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub(crate) enum BMode {
     /// B row-major (column stride 1, n % 4 == 0): two vec4s along n, columns 4q..4q+4 for
     /// q = q0, q0 + 8.
     N,
@@ -64,12 +64,12 @@ pub(crate) enum Mode {
 }
 
 /// The entry point for a pair of modes.
-pub(crate) fn entry_name(a: AMode, b: Mode) -> &'static str {
+pub(crate) fn entry_name(a: AMode, b: BMode) -> &'static str {
     match (a, b) {
-        (AMode::Rows, Mode::N) => "matmul_cpu_rows_n",
-        (AMode::Rows, Mode::K) => "matmul_cpu_rows_k",
-        (AMode::Cols, Mode::N) => "matmul_cpu_cols_n",
-        (AMode::Cols, Mode::K) => "matmul_cpu_cols_k",
+        (AMode::Rows, BMode::N) => "matmul_cpu_rows_n",
+        (AMode::Rows, BMode::K) => "matmul_cpu_rows_k",
+        (AMode::Cols, BMode::N) => "matmul_cpu_cols_n",
+        (AMode::Cols, BMode::K) => "matmul_cpu_cols_k",
     }
 }
 
@@ -86,14 +86,14 @@ const HEADER: &str = "\
 pub fn source() -> String {
     let mut s = format!("{HEADER}\n{}\n", params_block(&MATMUL));
     for a in [AMode::Rows, AMode::Cols] {
-        for b in [Mode::N, Mode::K] {
+        for b in [BMode::N, BMode::K] {
             entry(&mut s, a, b);
         }
     }
     s
 }
 
-fn entry(s: &mut String, amode: AMode, mode: Mode) {
+fn entry(s: &mut String, amode: AMode, bmode: BMode) {
     let r = TILE_ROWS;
     let w = |s: &mut String, line: String| {
         s.push_str(&line);
@@ -105,7 +105,7 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
         s,
         format!(
             "fn {}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{",
-            entry_name(amode, mode)
+            entry_name(amode, bmode)
         ),
     );
     w(s, "    let lane = lid.x;".into());
@@ -115,8 +115,8 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
     w(s, "    let a0 = bt * p.a_batch / 4u;".into());
     w(s, "    let b0 = bt * p.b_batch / 4u;".into());
     w(s, "    let c0 = bt * p.m * p.n;".into());
-    match mode {
-        Mode::N => {
+    match bmode {
+        BMode::N => {
             // Column groups q0 and q0 + 8, each 4 columns wide; B's row stride in vec4s.
             w(s, "    let n4 = p.n / 4u;".into());
             w(s, "    let q0 = wid.x * 16u + lane;".into());
@@ -124,7 +124,7 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
             w(s, "    let bq0 = b0 + min(q0, n4 - 1u);".into());
             w(s, "    let bq1 = b0 + min(q0 + 8u, n4 - 1u);".into());
         }
-        Mode::K => {
+        BMode::K => {
             // Columns n0 + 8c; each column is k contiguous values, K / 4 vec4s.
             w(s, "    let k4 = K / 4u;".into());
             w(s, "    let n0 = wid.x * 64u + lane;".into());
@@ -173,7 +173,7 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
             }
         }
     }
-    if mode == Mode::K {
+    if bmode == BMode::K {
         w(s, "        // The 8 steps of k of each column: two vec4s.".into());
         w(s, "        let h1 = min(h0 + 1u, k4 - 1u);".into());
         for c in 0..8 {
@@ -183,14 +183,14 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
     }
     for j in 0..8 {
         w(s, "        {".into());
-        match mode {
-            Mode::N => {
+        match bmode {
+            BMode::N => {
                 w(s, format!("            let live = k0 + {j}u < K;"));
                 w(s, format!("            let kb = min(k0 + {j}u, K - 1u) * br;"));
                 w(s, "            let bv0 = select(vec4<f32>(), b[bq0 + kb], live);".into());
                 w(s, "            let bv1 = select(vec4<f32>(), b[bq1 + kb], live);".into());
             }
-            Mode::K => {
+            BMode::K => {
                 let (h, comp) = (j / 4, ["x", "y", "z", "w"][j % 4]);
                 let pick = |c0: usize| {
                     (c0..c0 + 4).map(|c| format!("u{c}_{h}.{comp}")).collect::<Vec<_>>().join(", ")
@@ -220,8 +220,8 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
     for i in 0..r {
         w(s, format!("    if row0 + {i}u < p.m {{"));
         w(s, format!("        let o = c0 + (row0 + {i}u) * p.n;"));
-        match mode {
-            Mode::N => {
+        match bmode {
+            BMode::N => {
                 for (h, q) in [(0, "q0"), (1, "q0 + 8u")] {
                     let mut line = String::new();
                     let _ =
@@ -230,7 +230,7 @@ fn entry(s: &mut String, amode: AMode, mode: Mode) {
                     w(s, line);
                 }
             }
-            Mode::K => {
+            BMode::K => {
                 for cc in 0..8 {
                     let (h, comp) = (cc / 4, ["x", "y", "z", "w"][cc % 4]);
                     w(

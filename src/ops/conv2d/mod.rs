@@ -127,16 +127,17 @@ impl Geometry {
         vec![self.n, self.c_out, self.ho, self.wo]
     }
 
-    /// The shader's Params; `k_chunk` is used by the split-K weight gradient only.
+    /// The shader's Params: `k_chunk` is used by the split-K weight gradients only,
+    /// `has_bias` by the CPU kernels that read a bias after the packed weight.
     #[rustfmt::skip]
-    fn params(&self, k_chunk: usize) -> [u32; 20] {
+    fn params(&self, k_chunk: usize, has_bias: bool) -> [u32; 20] {
         let o = &self.opts;
         [
             self.n, self.c_in, self.h, self.w,
             self.c_out, self.ho, self.wo, o.groups,
             self.kh, self.kw, o.stride.0, o.stride.1,
             o.padding.0, o.padding.1, o.dilation.0, o.dilation.1,
-            k_chunk, 0, 0, 0,
+            k_chunk, has_bias as usize, 0, 0,
         ]
         .map(|v| v as u32)
     }

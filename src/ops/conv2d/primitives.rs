@@ -1,7 +1,7 @@
 //! The three primitive ops' launchers and nodes: each picks the CPU, blocked or naive
 //! kernel, runs it, and records how to differentiate itself with the other two.
 
-use super::{check_bias, Geometry};
+use super::Geometry;
 use crate::error::Result;
 use crate::gpu::shaders::{Family, CONV2D};
 use crate::ops::conv2d_cpu::{
@@ -21,7 +21,7 @@ fn launch(
     geo: &Geometry,
     grid: Option<([u32; 3], usize)>,
 ) -> Result<(Vec<usize>, crate::gpu::Storage)> {
-    let params = geo.params(grid.map_or(0, |g| g.1));
+    let params = geo.params(grid.map_or(0, |g| g.1), false);
     launch_with(family, entry, a, b, shape, &params, grid.map(|g| g.0))
 }
 
@@ -68,16 +68,14 @@ pub(super) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry)
     let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(conv_input_grad(g, &inp[1], None, geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
     };
-    let op = Op { name: "conv2d", public: "conv2d", rows_are_outputs: true, shape: geo.y_shape() };
+    let op = Op { name: "conv2d", rows_are_outputs: true, shape: geo.y_shape() };
     run(op, (family, entry, groups), cpu, x, w, bias, &geo, rule)
 }
 
-/// What `run` needs to know of the forward or the input gradient: the node's name, the
-/// public op a bias error names, which weight axis the CPU kernel's rows are, and the
-/// output shape.
+/// What `run` needs to know of the forward or the input gradient: the node's name, which
+/// weight axis the CPU kernel's rows are, and the output shape.
 struct Op {
     name: &'static str,
-    public: &'static str,
     rows_are_outputs: bool,
     shape: Vec<usize>,
 }
@@ -100,11 +98,10 @@ fn run(
     if !cpu {
         let (shape, out) = launch(family, entry, a, w, op.shape, geo, grid)?;
         let y = Tensor::from_op(shape, out, op.name, &[a, w], move |inp, _, g| rule(inp, g));
-        return add_bias(y, bias, op.public);
+        return add_bias(y, bias);
     }
     let packed = pack_weight(w, geo.opts.groups, op.rows_are_outputs, bias)?;
-    let mut params = geo.params(0);
-    params[17] = bias.is_some() as u32;
+    let params = geo.params(0, bias.is_some());
     let (shape, out) = launch_with(family, entry, a, &packed, op.shape, &params, grid.map(|g| g.0))?;
     Ok(match bias {
         Some(b) => Tensor::from_op(shape, out, op.name, &[a, w, b], move |inp, _, g| {
@@ -148,12 +145,7 @@ pub(super) fn conv_input_grad(
     let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(conv(g, &inp[1], None, geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
     };
-    let op = Op {
-        name: "conv2d_input_grad",
-        public: "conv_transpose2d",
-        rows_are_outputs: false,
-        shape: geo.x_shape(),
-    };
+    let op = Op { name: "conv2d_input_grad", rows_are_outputs: false, shape: geo.x_shape() };
     run(op, (family, entry, grid), cpu, gy, w, bias, &geo, rule)
 }
 
@@ -222,10 +214,10 @@ fn weight_grad_split_k(
     Ok((shape, storage))
 }
 
-/// Adds a per-channel bias [c] to an N-C-H-W tensor.
-fn add_bias(y: Tensor, bias: Option<&Tensor>, op: &'static str) -> Result<Tensor> {
+/// Adds a per-channel bias [c] to an N-C-H-W tensor (the public ops have checked its
+/// shape: `check_bias`).
+fn add_bias(y: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let Some(b) = bias else { return Ok(y) };
     let c = y.shape()[1];
-    check_bias(bias, c, op)?;
     y.add(&b.reshape(&[1, c, 1, 1])?)
 }
