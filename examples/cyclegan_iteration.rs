@@ -5,53 +5,28 @@
 //! `cargo run --release --example cyclegan_iteration -- [size] [ngf] [iterations]`
 //! (defaults: 64, 16, 5). Each iteration ends with the losses read back, a GPU sync.
 
-use gantry::data::unaligned::{Preprocess, PreprocessMode};
-use gantry::models::cyclegan::CycleGanOptions;
-use gantry::models::pix2pix::Pix2PixOptions;
-use gantry::models::translate::{GeneratorOptions, ModelKind};
-use gantry::train::{build_cyclegan, TrainOptions};
+use clap::Parser;
+use gantry::models::cyclegan::train::TrainArgs;
 use gantry::{Device, Tensor};
 use std::time::Instant;
+
+/// The training options as `gantry train cyclegan` parses them.
+#[derive(Parser)]
+struct Options {
+    #[command(flatten)]
+    args: TrainArgs,
+}
 
 fn main() -> gantry::Result<()> {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let (size, ngf, iterations) =
         (*args.first().unwrap_or(&64), *args.get(1).unwrap_or(&16), *args.get(2).unwrap_or(&5));
     let device = Device::shared()?;
-    let mut generator = GeneratorOptions::defaults(ModelKind::CycleGan);
-    generator.ngf = ngf;
-    let options = TrainOptions {
-        dataroot: ".".into(),
-        name: "example".into(),
-        checkpoints_dir: ".".into(),
-        generator,
-        ndf: 64,
-        net_d: "basic".into(),
-        n_layers_d: 3,
-        n_epochs: 1,
-        n_epochs_decay: 0,
-        batch_size: 1,
-        preprocess: Preprocess {
-            mode: PreprocessMode::ResizeAndCrop,
-            load_size: size as u32,
-            crop_size: size as u32,
-            flip: false,
-            channels: 3,
-            output_channels: 3,
-            skip_bad_images: false,
-        },
-        kind: ModelKind::CycleGan,
-        model: CycleGanOptions::default(),
-        pix2pix: Pix2PixOptions::default(),
-        b_to_a: false,
-        display_freq: 1,
-        save_epoch_freq: 1,
-        continue_train: false,
-        seed: 1,
-        stop: None,
-    };
+    // The reference's networks (resnet_9blocks, ndf 64) at the chosen width.
+    let ngf_arg = ngf.to_string();
+    let options = Options::parse_from(["cyclegan", "--dataroot", ".", "--ngf", &ngf_arg, "--no-flip"]).args;
     device.manual_seed(1);
-    let mut model = build_cyclegan(&device, &options)?;
+    let mut model = options.build(&device)?;
     let (a, b) = (
         Tensor::uniform(&device, &[1, 3, size, size], -1.0, 1.0)?,
         Tensor::uniform(&device, &[1, 3, size, size], -1.0, 1.0)?,

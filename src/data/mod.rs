@@ -1,5 +1,12 @@
-//! Datasets: the reference layouts, preprocessing, a background loader, synthetic sets.
+//! Datasets: one small file per reference layout, each with its own batch type; the
+//! shared transforms, background loader thread and host random generator.
 
 pub mod aligned;
+pub mod loader;
+pub mod rng;
 pub mod synth;
+pub mod transforms;
 pub mod unaligned;
+
+pub use loader::Loader;
+pub use transforms::{Preprocess, PreprocessMode};

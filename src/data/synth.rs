@@ -4,6 +4,7 @@
 //! over blue), domain B in cool ones (blue over red). A translation A → B succeeds when the
 //! shapes turn cool and the background stays grey, which `domain_score` measures.
 
+use super::rng::HostRng;
 use crate::error::{Error, Result};
 use image::{Rgb, RgbImage};
 use std::path::Path;
@@ -11,31 +12,17 @@ use std::path::Path;
 /// The grey every scene is painted on.
 const BACKGROUND: [u8; 3] = [128, 128, 128];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
-    }
-}
-
 /// One scene of `size` pixels in the warm (`cool` false) or cool palette.
-fn scene(rng: &mut Rng, size: u32, cool: bool) -> RgbImage {
+fn scene(rng: &mut HostRng, size: u32, cool: bool) -> RgbImage {
     let mut img = RgbImage::from_pixel(size, size, Rgb(BACKGROUND));
     let s = f64::from(size);
-    for _ in 0..1 + (rng.next() * 3.0) as usize {
+    for _ in 0..1 + (rng.uniform() * 3.0) as usize {
         let strong = rng.range(170.0, 250.0) as u8;
         let weak = rng.range(10.0, 70.0) as u8;
         let mid = rng.range(30.0, 150.0) as u8;
         let colour = if cool { Rgb([weak, mid, strong]) } else { Rgb([strong, mid, weak]) };
         let (cx, cy, r) = (rng.range(0.15, 0.85) * s, rng.range(0.15, 0.85) * s, rng.range(0.08, 0.25) * s);
-        let bar = rng.next() < 0.4;
+        let bar = rng.uniform() < 0.4;
         for (x, y, p) in img.enumerate_pixels_mut() {
             let (dx, dy) = (f64::from(x) + 0.5 - cx, f64::from(y) + 0.5 - cy);
             let inside =
@@ -51,7 +38,7 @@ fn scene(rng: &mut Rng, size: u32, cool: bool) -> RgbImage {
 /// Writes the `colors` dataset: trainA/, trainB/ (`n` images each) and testA/, testB/
 /// (`n / 4` each), `size` pixels square, under `out`.
 pub fn write_colors(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
-    let mut rng = Rng(seed.max(1) ^ 0x9E37_79B9_7F4A_7C15);
+    let mut rng = HostRng::new(seed.max(1) ^ 0x9E37_79B9_7F4A_7C15);
     for (dir, count, cool) in [
         ("trainA", n, false),
         ("trainB", n, true),
@@ -75,7 +62,7 @@ pub fn write_colors(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
 /// an A|B image `2 · size` wide: A is a scene's silhouette (white shapes on black), B the
 /// scene itself in the warm palette.
 pub fn write_pairs(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
-    let mut rng = Rng(seed.max(1) ^ 0x7F4A_7C15_9E37_79B9);
+    let mut rng = HostRng::new(seed.max(1) ^ 0x7F4A_7C15_9E37_79B9);
     for (dir, count) in [("train", n), ("test", n.div_ceil(4))] {
         let folder = out.join(dir);
         std::fs::create_dir_all(&folder)

@@ -1,296 +1,122 @@
-//! The unaligned layout CycleGAN trains on: `<root>/trainA/` and `<root>/trainB/`. An epoch
-//! is max(|A|, |B|) images; A is visited in order and B at random, as the reference does.
-//! Images are decoded and preprocessed on a background thread, so the GPU never waits on
-//! decoding; batches arrive through a bounded channel.
+//! The unaligned layout CycleGAN trains on: `<root>/<phase>A/` and `<root>/<phase>B/`.
+//! An epoch is max(|A|, |B|) items in a fresh random order; item k takes A's image
+//! k mod |A| and a random image of B, as the reference's `UnalignedDataset` under a
+//! shuffling loader does.
 
+use super::loader::{receive, spawn, stack, EpochOrder, Fetched, Loader};
+use super::rng::HostRng;
+use super::transforms::{transform, Draw, Prepared, Preprocess};
 use crate::error::{Error, Result};
 use crate::gpu::Device;
-use crate::io::image::{image_files, read_rgb, resize_to};
+use crate::io::image::{image_files, read_rgb};
 use crate::tensor::Tensor;
-use image::RgbImage;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::Receiver;
 
-/// `--preprocess`, with the reference's size rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PreprocessMode {
-    /// Resize to load × load (bicubic), then a random crop × crop (the default).
-    ResizeAndCrop,
-    /// A random crop × crop of the image as it is.
-    Crop,
-    /// Width to the load size, height in proportion but at least the crop size.
-    ScaleWidth,
-    /// `ScaleWidth`, then a random crop × crop.
-    ScaleWidthAndCrop,
-    /// Each side rounded to a multiple of 4 (bicubic), nothing else.
-    None,
+/// A batch of images of A, [n, input_nc, h, w], and of B, [n, output_nc, h, w].
+pub struct UnalignedBatch {
+    pub a: Tensor,
+    pub b: Tensor,
 }
 
-/// How images become tensors: the `--preprocess` mode and sizes, a random horizontal flip
-/// unless disabled, 1 or 3 channels.
-#[derive(Clone, Copy, Debug)]
-pub struct Preprocess {
-    pub mode: PreprocessMode,
-    pub load_size: u32,
-    pub crop_size: u32,
-    pub flip: bool,
-    /// Channels of A (`--input-nc`) and of B (`--output-nc`): 1 (PIL's luma) or 3.
-    pub channels: usize,
-    pub output_channels: usize,
-    /// Skip unreadable images with a warning instead of stopping (`--skip-bad-images`).
-    pub skip_bad_images: bool,
-}
-
-pub(crate) struct Rng(pub u64);
-
-impl Rng {
-    pub fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as usize) % n.max(1)
-    }
-}
-
-/// Where a crop lands (as fractions of the free room) and whether to flip, drawn once per
-/// image, or once per pair so both halves agree.
-#[derive(Clone, Copy)]
-pub(crate) struct Draw {
-    fx: f64,
-    fy: f64,
-    flip: bool,
-}
-
-pub(crate) fn draw(p: &Preprocess, rng: &mut Rng) -> Draw {
-    let unit = |r: &mut Rng| r.below(1 << 20) as f64 / f64::from(1u32 << 20);
-    Draw { fx: unit(rng), fy: unit(rng), flip: p.flip && rng.below(2) == 1 }
-}
-
-/// Decodes and preprocesses one image into CHW values in [-1, 1], with its height and width.
-fn prepare(path: &Path, p: &Preprocess, rng: &mut Rng) -> Result<(Vec<f32>, [usize; 2])> {
-    let at = draw(p, rng);
+/// Decodes and preprocesses one image with its own draws; errors name the file.
+pub(crate) fn prepare(path: &Path, p: &Preprocess, rng: &mut HostRng) -> Result<Prepared> {
+    let at = Draw::new(p, rng);
     transform(read_rgb(path)?, p, at).map_err(|msg| Error::File { path: path.display().to_string(), msg })
 }
 
-fn random_crop(img: &RgbImage, size: u32, at: Draw) -> std::result::Result<RgbImage, String> {
-    let (w, h) = img.dimensions();
-    if w < size || h < size {
-        return Err(format!("is {w}x{h}, smaller than the crop size {size}"));
+/// Checks what a loader cannot work without, before any thread starts.
+pub(crate) fn check(pre: &Preprocess, batch: usize) -> Result<()> {
+    use super::transforms::PreprocessMode as M;
+    let invalid = |msg: String| Err(Error::Invalid { op: "loader", msg });
+    if batch == 0 {
+        return invalid("--batch-size must be at least 1".into());
     }
-    let x0 = (at.fx * f64::from(w - size + 1)) as u32;
-    let y0 = (at.fy * f64::from(h - size + 1)) as u32;
-    Ok(image::imageops::crop_imm(img, x0.min(w - size), y0.min(h - size), size, size).to_image())
-}
-
-/// The reference's `__scale_width`: width to `target`, height in proportion but at least
-/// `crop`; unchanged when the width already fits and the height is tall enough.
-fn scale_width(img: RgbImage, target: u32, crop: u32) -> RgbImage {
-    let (w, h) = img.dimensions();
-    if w == target && h >= crop {
-        return img;
-    }
-    let height = ((u64::from(target) * u64::from(h) / u64::from(w.max(1))) as u32).max(crop);
-    resize_to(img, target, height)
-}
-
-/// The `--preprocess` mode at drawn positions, the flip, and the conversion to CHW in
-/// [-1, 1]. The error says what does not fit.
-pub(crate) fn transform(
-    img: RgbImage,
-    p: &Preprocess,
-    at: Draw,
-) -> std::result::Result<(Vec<f32>, [usize; 2]), String> {
-    let mut img = match p.mode {
-        PreprocessMode::ResizeAndCrop => {
-            random_crop(&resize_to(img, p.load_size, p.load_size), p.crop_size, at)?
-        }
-        PreprocessMode::Crop => random_crop(&img, p.crop_size, at)?,
-        PreprocessMode::ScaleWidth => scale_width(img, p.load_size, p.crop_size),
-        PreprocessMode::ScaleWidthAndCrop => {
-            random_crop(&scale_width(img, p.load_size, p.crop_size), p.crop_size, at)?
-        }
-        PreprocessMode::None => {
-            let (w, h) = img.dimensions();
-            let round4 = |v: u32| (((f64::from(v) / 4.0).round() as u32) * 4).max(4);
-            resize_to(img, round4(w), round4(h))
-        }
-    };
-    if at.flip {
-        image::imageops::flip_horizontal_in_place(&mut img);
-    }
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut out = vec![0f32; p.channels * w * h];
-    for (x, y, px) in img.enumerate_pixels() {
-        let i = y as usize * w + x as usize;
-        let [r, g, b] = px.0.map(u32::from);
-        if p.channels == 1 {
-            out[i] = ((r * 299 + g * 587 + b * 114 + 500) / 1000) as f32 / 127.5 - 1.0;
-        } else {
-            for (c, v) in [r, g, b].into_iter().enumerate() {
-                out[c * w * h + i] = v as f32 / 127.5 - 1.0;
-            }
+    for (flag, c) in [("--input-nc", pre.channels), ("--output-nc", pre.output_channels)] {
+        if c != 1 && c != 3 {
+            return invalid(format!("{flag} {c}: images have 1 (grey) or 3 (RGB) channels"));
         }
     }
-    Ok((out, [h, w]))
-}
-
-/// A batch of A and B values with each side's height and width.
-pub(crate) type Batch = (Vec<f32>, Vec<f32>, [usize; 2], [usize; 2]);
-
-/// One preprocessed image: CHW values and its height and width.
-pub(crate) type Prepared = (Vec<f32>, [usize; 2]);
-
-/// Starts a loading thread: `next_pair` prepares one (A, B) pair; batches of `batch` pairs
-/// go down a bounded channel until the receiver is dropped or an error is not skipped.
-/// With `skip_bad`, unreadable pairs are passed over with a warning, at most 1000 times, so
-/// a folder of nothing but bad files still ends in an error.
-pub(crate) fn spawn_batches(
-    batch: usize,
-    skip_bad: bool,
-    mut next_pair: impl FnMut() -> Result<(Prepared, Prepared)> + Send + 'static,
-) -> Receiver<Result<Batch>> {
-    let (tx, rx) = sync_channel(4);
-    std::thread::spawn(move || {
-        let mut skipped = 0;
-        loop {
-            let (mut xs, mut ys, mut size_x, mut size_y) = (Vec::new(), Vec::new(), None, None);
-            let mut filled = 0;
-            while filled < batch {
-                let item = next_pair().and_then(|(x, y)| {
-                    push(&mut xs, &mut size_x, x)?;
-                    push(&mut ys, &mut size_y, y)
-                });
-                match item {
-                    Ok(()) => filled += 1,
-                    Err(e) if skip_bad && skipped < 1000 => {
-                        eprintln!("\nwarning: skipping {e}");
-                        skipped += 1;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-            let sizes =
-                (size_x.expect("a filled batch has a size"), size_y.expect("a filled batch has a size"));
-            if tx.send(Ok((xs, ys, sizes.0, sizes.1))).is_err() {
-                return; // the trainer is gone
-            }
-        }
-    });
-    rx
-}
-
-/// Appends one image to a batch, refusing a size that differs from the batch's first.
-pub(crate) fn push(
-    values: &mut Vec<f32>,
-    size: &mut Option<[usize; 2]>,
-    (v, hw): (Vec<f32>, [usize; 2]),
-) -> Result<()> {
-    match size {
-        Some(s) if *s != hw => Err(Error::Invalid {
-            op: "loader",
-            msg: format!(
-                "images of {}x{} and {}x{} cannot share a batch: use --batch-size 1 with --preprocess scale_width or none",
-                s[1], s[0], hw[1], hw[0]
-            ),
-        }),
-        _ => {
-            *size = Some(hw);
-            values.extend(v);
-            Ok(())
-        }
+    let crops = !matches!(pre.mode, M::None | M::ScaleWidth);
+    if crops && pre.crop_size == 0 {
+        return invalid("--crop-size must be at least 1".into());
     }
+    if pre.mode == M::ResizeAndCrop && pre.crop_size > pre.load_size {
+        return invalid(format!(
+            "--crop-size {} is larger than --load-size {}: the crop is taken from the resized image",
+            pre.crop_size, pre.load_size
+        ));
+    }
+    if !crops && pre.load_size == 0 {
+        return invalid("--load-size must be at least 1".into());
+    }
+    Ok(())
 }
 
-/// Batches of (A, B) from an unaligned folder pair.
+/// The image files of a dataset folder that must exist; the error names the layout.
+pub(crate) fn folder(dir: PathBuf, layout: &str) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(Error::File { path: dir.display().to_string(), msg: format!("is missing: {layout}") });
+    }
+    image_files(&dir)
+}
+
+/// Batches of (A, B) from an unaligned folder pair, read on a background thread.
 pub struct UnalignedLoader {
-    rx: Receiver<Result<Batch>>,
-    pub epoch_len: usize,
+    rx: Receiver<Result<Fetched<(Prepared, Prepared)>>>,
+    epoch_len: usize,
     batch: usize,
+    position: u64,
     pre: Preprocess,
 }
 
 impl UnalignedLoader {
-    /// Starts the background loader over `<root>/<phase>A` and `<root>/<phase>B`.
+    /// Starts reading `<root>/<phase>A` and `<root>/<phase>B` at item `start`.
     pub fn new(
         root: &Path,
         phase: &str,
         pre: Preprocess,
         batch: usize,
         seed: u64,
+        start: u64,
     ) -> Result<UnalignedLoader> {
-        let crops = pre.mode != PreprocessMode::None && pre.mode != PreprocessMode::ScaleWidth;
-        if pre.crop_size == 0
-            || (pre.mode == PreprocessMode::ResizeAndCrop && pre.crop_size > pre.load_size)
-            || (!crops && pre.load_size == 0)
-        {
-            return Err(Error::Invalid {
-                op: "preprocess",
-                msg: format!("crop size {} must be in 1..=load size {}", pre.crop_size, pre.load_size),
-            });
-        }
-        let folder = |side: &str| -> Result<Vec<PathBuf>> {
-            let dir = root.join(format!("{phase}{side}"));
-            if !dir.is_dir() {
-                return Err(Error::File {
-                    path: dir.display().to_string(),
-                    msg: "is missing: the unaligned layout needs trainA/ and trainB/".into(),
-                });
-            }
-            image_files(&dir)
-        };
-        let (a, b) = (folder("A")?, folder("B")?);
+        check(&pre, batch)?;
+        let layout = format!("the unaligned layout needs {phase}A/ and {phase}B/");
+        let a = folder(root.join(format!("{phase}A")), &layout)?;
+        let b = folder(root.join(format!("{phase}B")), &layout)?;
         let epoch_len = a.len().max(b.len());
-        let mut rng = Rng(seed.max(1) ^ 0xA5A5_5A5A_DEAD_BEEF);
-        let mut index = 0usize;
-        let pre_b = Preprocess { channels: pre.output_channels, ..pre };
-        let rx = spawn_batches(batch, pre.skip_bad_images, move || {
-            let pa = &a[index % a.len()];
+        let mut order = EpochOrder::new(seed, epoch_len);
+        let rx = spawn(start, batch, pre.skip_bad_images, move |i| {
+            let k = order.at(i);
+            let mut rng = HostRng::for_item(seed, 0xA11, i);
             let pb = &b[rng.below(b.len())];
-            index += 1;
-            Ok((prepare(pa, &pre, &mut rng)?, prepare(pb, &pre_b, &mut rng)?))
+            Ok((prepare(&a[k % a.len()], &pre, &mut rng)?, prepare(pb, &pre.for_b(), &mut rng)?))
         });
-        Ok(UnalignedLoader { rx, epoch_len, batch, pre })
-    }
-
-    /// The next batch as tensors [batch, c, crop, crop] on `device`.
-    pub fn next(&self, device: &Device) -> Result<(Tensor, Tensor)> {
-        receive(&self.rx, device, self.batch, &self.pre)
+        Ok(UnalignedLoader { rx, epoch_len, batch, position: start, pre })
     }
 }
 
-/// Uploads the next batch a loading thread sent.
-pub(crate) fn receive(
-    rx: &Receiver<Result<Batch>>,
+/// Uploads a fetched batch of (A, B) items.
+pub(crate) fn upload(
     device: &Device,
-    batch: usize,
+    fetched: Fetched<(Prepared, Prepared)>,
     pre: &Preprocess,
-) -> Result<(Tensor, Tensor)> {
-    let (a, b, [ha, wa], [hb, wb]) = rx
-        .recv()
-        .map_err(|_| Error::Invalid { op: "loader", msg: "the loading thread stopped".into() })??;
-    let (ca, cb) = (pre.channels, pre.output_channels);
-    Ok((
-        Tensor::from_slice(device, &a, &[batch, ca, ha, wa])?,
-        Tensor::from_slice(device, &b, &[batch, cb, hb, wb])?,
-    ))
+) -> Result<(Tensor, Tensor, u64)> {
+    let (a, b): (Vec<Prepared>, Vec<Prepared>) = fetched.items.into_iter().unzip();
+    Ok((stack(device, a, pre.channels)?, stack(device, b, pre.output_channels)?, fetched.next))
 }
 
-/// What the trainer needs of a loader.
-pub trait PairLoader {
-    /// Images per epoch.
-    fn epoch_len(&self) -> usize;
-    /// The next (A, B) batch on `device`.
-    fn next_pair(&self, device: &Device) -> Result<(Tensor, Tensor)>;
-}
-
-impl PairLoader for UnalignedLoader {
-    fn epoch_len(&self) -> usize {
-        self.epoch_len
+impl Loader for UnalignedLoader {
+    type Batch = UnalignedBatch;
+    fn steps_per_epoch(&self) -> usize {
+        self.epoch_len.div_ceil(self.batch)
     }
-    fn next_pair(&self, device: &Device) -> Result<(Tensor, Tensor)> {
-        self.next(device)
+    fn next_batch(&mut self, device: &Device) -> Result<UnalignedBatch> {
+        let (a, b, next) = upload(device, receive(&self.rx)?, &self.pre)?;
+        self.position = next;
+        Ok(UnalignedBatch { a, b })
+    }
+    fn position(&self) -> u64 {
+        self.position
     }
 }

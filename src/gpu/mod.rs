@@ -144,6 +144,20 @@ impl Device {
         s.rng_calls = 0;
     }
 
+    /// The generator's position: its seed and how many random ops have drawn from it.
+    pub fn rng_state(&self) -> (u64, u64) {
+        let s = self.state();
+        (s.seed, s.rng_calls)
+    }
+
+    /// Puts the generator back where `rng_state` found it, so a resumed run draws the
+    /// same numbers as an uninterrupted one.
+    pub fn set_rng_state(&self, (seed, calls): (u64, u64)) {
+        let mut s = self.state();
+        s.seed = seed;
+        s.rng_calls = calls;
+    }
+
     /// The seed and a fresh stream number for one random op.
     pub(crate) fn next_rng_stream(&self) -> (u64, u64) {
         let mut s = self.state();

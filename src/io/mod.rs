@@ -32,6 +32,25 @@ pub struct HostTensor {
 }
 
 impl HostTensor {
+    /// A tensor's values read back from the device (a sync point).
+    pub fn from_tensor(t: &Tensor) -> Result<HostTensor> {
+        Ok(HostTensor { shape: t.shape().to_vec(), dtype: "F32".into(), data: HostData::F32(t.to_vec()?) })
+    }
+
+    /// Exact integers, e.g. counters and random-generator states (a u64 is stored by its
+    /// bits).
+    pub fn ints(values: Vec<i64>) -> HostTensor {
+        HostTensor { shape: vec![values.len()], dtype: "I64".into(), data: HostData::I64(values) }
+    }
+
+    /// The values as exact integers, or `None` for a float tensor.
+    pub fn as_ints(&self) -> Option<&[i64]> {
+        match &self.data {
+            HostData::I64(v) => Some(v),
+            HostData::F32(_) => None,
+        }
+    }
+
     /// The values as f32 (integers converted).
     pub fn to_f32(&self) -> Vec<f32> {
         match &self.data {

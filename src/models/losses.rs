@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::tensor::Tensor;
 
 /// `--gan_mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GanMode {
     /// Least squares: mean((pred − target)²), targets 1 (real) and 0 (fake).
     Lsgan,

@@ -1,9 +1,10 @@
-//! The GAN models, one file per system.
+//! The GAN models, one folder per system; `image2image` holds what CycleGAN and pix2pix
+//! share (the reference's networks, their options, translation).
 
 pub mod contract;
 pub mod cyclegan;
-pub mod cyclegan_nets;
-pub mod image_pool;
+pub mod image2image;
 pub mod losses;
 pub mod pix2pix;
-pub mod translate;
+
+pub use contract::{GanModel, Length, Step, Visuals};

@@ -55,6 +55,11 @@ impl Adam {
     }
 
     /// Sets every group's learning rate (schedules).
+    /// The first group's learning rate.
+    pub fn lr(&self) -> f32 {
+        self.groups.first().map_or(0.0, |g| g.lr)
+    }
+
     pub fn set_lr(&mut self, lr: f32) {
         for g in &mut self.groups {
             g.lr = lr;

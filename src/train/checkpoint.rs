@@ -1,46 +1,157 @@
-//! Checkpoints named as the reference names them (`latest_net_G_A`, `<epoch>_net_D_B`, …),
-//! as safetensors, plus `latest_state.safetensors` (optimizer moments, step counts, the
-//! epoch) and `train_opt.txt`. Every file is written atomically.
+//! Checkpoints named as the reference names them (`latest_net_G_A`, `<epoch>_net_D_B`, …)
+//! as safetensors, plus `latest_state.safetensors`: the optimizers' moments and steps, the
+//! model's extra state (e.g. CycleGAN's image pools), the step counter, the loader's
+//! position and the device generator's position, everything the next step depends on.
+//! Every file is written atomically. Resuming reads either that full state or, as the
+//! reference's `--continue_train` does, the network files alone (`.safetensors`, or the
+//! reference's own `.pth`).
 
-use super::TrainOptions;
 use crate::error::{Error, Result};
 use crate::gpu::Device;
-use crate::io::{load_safetensors, save_safetensors};
-use crate::models::contract::GanModel;
+use crate::io::{load_any, load_safetensors, save_host_safetensors, HostTensor, NamedTensors};
+use crate::models::GanModel;
 use crate::nn::ModuleExt;
-use crate::tensor::Tensor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Saves the latest networks and state, and an epoch-numbered copy of the networks.
-pub fn save(
-    dir: &Path,
-    model: &mut dyn GanModel,
-    device: &Device,
-    epoch: usize,
-    numbered: bool,
-) -> Result<()> {
-    for (name, net) in model.networks() {
-        let sd = net.state_dict();
-        save_safetensors(dir.join(format!("latest_net_{name}.safetensors")), &sd)?;
-        if numbered {
-            save_safetensors(dir.join(format!("{epoch}_net_{name}.safetensors")), &sd)?;
-        }
-    }
-    let mut state = Vec::new();
-    for (prefix, opt) in model.optimizers() {
-        state.extend(opt.state_dict()?.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
-    }
-    state.push(("epoch".into(), Tensor::scalar(device, epoch as f32)?));
-    save_safetensors(dir.join("latest_state.safetensors"), &state)
+const STATE: &str = "latest_state.safetensors";
+
+/// The trainer's own counters, saved beside the model's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counters {
+    /// Steps finished over the whole run.
+    pub step: usize,
+    /// The epoch label of step 0.
+    pub epoch_count: usize,
+    /// The loader's position after the last finished step.
+    pub loader_position: u64,
+    /// The device generator's (seed, draws).
+    pub device_rng: (u64, u64),
 }
 
-/// Loads the latest networks and state; returns the last finished epoch.
-pub fn load(dir: &Path, model: &mut dyn GanModel, device: &Device) -> Result<usize> {
+/// Saves the latest networks and state, and with `numbered = Some(epoch)` an
+/// epoch-numbered copy of the networks.
+pub fn save<M: GanModel>(dir: &Path, model: &mut M, c: Counters, numbered: Option<usize>) -> Result<()> {
+    // Read every network back first: a non-finite value (a diverged last update) leaves
+    // the last good checkpoint in place.
+    let mut nets = Vec::new();
     for (name, net) in model.networks() {
-        net.load_state_dict(&load_safetensors(dir.join(format!("latest_net_{name}.safetensors")))?)?;
+        let sd: NamedTensors = net
+            .state_dict()
+            .iter()
+            .map(|(n, t)| Ok((n.clone(), HostTensor::from_tensor(t)?)))
+            .collect::<Result<_>>()?;
+        if let Some((key, _)) = sd.iter().find(|(_, t)| t.to_f32().iter().any(|v| !v.is_finite())) {
+            return Err(Error::Invalid {
+                op: "train",
+                msg: format!(
+                    "{name}.{key} is not finite after step {}; the last good checkpoint in {} is kept",
+                    c.step,
+                    dir.display()
+                ),
+            });
+        }
+        nets.push((name, sd));
     }
-    let state = load_safetensors(dir.join("latest_state.safetensors"))?;
-    let pick = |prefix: &str| -> Result<Vec<(String, Tensor)>> {
+    for (name, sd) in nets {
+        save_host_safetensors(dir.join(format!("latest_net_{name}.safetensors")), &sd)?;
+        if let Some(epoch) = numbered {
+            save_host_safetensors(dir.join(format!("{epoch}_net_{name}.safetensors")), &sd)?;
+        }
+    }
+    let ints = |v: &[i64]| HostTensor::ints(v.to_vec());
+    let mut state: NamedTensors = vec![
+        ("trainer.step".into(), ints(&[c.step as i64])),
+        ("trainer.epoch_count".into(), ints(&[c.epoch_count as i64])),
+        ("trainer.loader_position".into(), ints(&[c.loader_position as i64])),
+        ("trainer.device_rng".into(), ints(&[c.device_rng.0 as i64, c.device_rng.1 as i64])),
+    ];
+    for (prefix, opt) in model.optimizers() {
+        for (n, t) in opt.state_dict()? {
+            state.push((format!("{prefix}.{n}"), HostTensor::from_tensor(&t)?));
+        }
+    }
+    state.extend(model.extra_state()?.into_iter().map(|(n, t)| (format!("model.{n}"), t)));
+    save_host_safetensors(dir.join(STATE), &state)
+}
+
+/// The network file for `label` (`latest` or an epoch): ours, or the reference's `.pth`.
+fn network_file(dir: &Path, label: &str, name: &str) -> Option<PathBuf> {
+    ["safetensors", "pth"]
+        .iter()
+        .map(|ext| dir.join(format!("{label}_net_{name}.{ext}")))
+        .find(|p| p.is_file())
+}
+
+/// Loads every network of `label` into the model; the error lists the missing files.
+fn load_networks<M: GanModel>(dir: &Path, label: &str, model: &M) -> Result<()> {
+    let nets = model.networks();
+    let missing: Vec<String> = nets
+        .iter()
+        .filter(|(name, _)| network_file(dir, label, name).is_none())
+        .map(|(name, _)| format!("{label}_net_{name}.safetensors (or .pth)"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::File {
+            path: dir.display().to_string(),
+            msg: format!("--continue-train needs {}; it is missing", missing.join(", ")),
+        });
+    }
+    for (name, net) in nets {
+        let path = network_file(dir, label, name).expect("checked above");
+        let tensors = load_any(&path, None)?;
+        net.load_state_dict(&tensors).map_err(|e| Error::File {
+            path: path.display().to_string(),
+            msg: format!(
+                "does not fit the network this run builds (check --netG, --ngf, --ndf, --norm): {e}"
+            ),
+        })?;
+    }
+    Ok(())
+}
+
+fn int(state: &NamedTensors, key: &str, path: &Path) -> Result<Vec<i64>> {
+    state.iter().find(|(n, _)| n == key).and_then(|(_, t)| t.as_ints().map(<[i64]>::to_vec)).ok_or_else(
+        || Error::File { path: path.display().to_string(), msg: format!("has no integer entry {key}") },
+    )
+}
+
+/// Loads a run's checkpoint into `model`. With the full state of the latest step there
+/// (and `label` = latest), restores everything and returns the counters; otherwise loads
+/// the `label` network files alone and returns None (fresh optimizers).
+pub fn resume<M: GanModel>(
+    dir: &Path,
+    label: &str,
+    model: &mut M,
+    device: &Device,
+) -> Result<Option<Counters>> {
+    let state_path = dir.join(STATE);
+    if label != "latest" || !state_path.is_file() {
+        if label != "latest" && label.parse::<usize>().is_err() {
+            return Err(Error::Invalid {
+                op: "--epoch",
+                msg: format!("{label:?} is not latest or an epoch number"),
+            });
+        }
+        load_networks(dir, label, model)?;
+        return Ok(None);
+    }
+    load_networks(dir, label, model)?;
+    let state = load_safetensors(&state_path)?;
+    let counters = Counters {
+        step: int(&state, "trainer.step", &state_path)?[0] as usize,
+        epoch_count: int(&state, "trainer.epoch_count", &state_path)?[0] as usize,
+        loader_position: int(&state, "trainer.loader_position", &state_path)?[0] as u64,
+        device_rng: match int(&state, "trainer.device_rng", &state_path)?[..] {
+            [seed, calls] => (seed as u64, calls as u64),
+            _ => {
+                return Err(Error::File {
+                    path: state_path.display().to_string(),
+                    msg: "trainer.device_rng is not 2 values".into(),
+                })
+            }
+        },
+    };
+    let pick = |prefix: &str| -> Result<Vec<(String, crate::Tensor)>> {
         state
             .iter()
             .filter_map(|(n, t)| {
@@ -51,14 +162,17 @@ pub fn load(dir: &Path, model: &mut dyn GanModel, device: &Device) -> Result<usi
     for (prefix, opt) in model.optimizers() {
         opt.load_state_dict(&pick(&format!("{prefix}."))?)?;
     }
-    let epoch = state.iter().find(|(n, _)| n == "epoch").ok_or_else(|| Error::File {
-        path: dir.join("latest_state.safetensors").display().to_string(),
-        msg: "has no epoch counter".into(),
-    })?;
-    Ok(epoch.1.to_f32()[0] as usize)
+    let extra: NamedTensors =
+        state.iter().filter_map(|(n, t)| Some((n.strip_prefix("model.")?.to_string(), t.clone()))).collect();
+    model.load_extra_state(&extra, device)?;
+    Ok(Some(counters))
 }
 
-/// Writes the options used, one per line, beside the checkpoints.
-pub fn save_options(dir: &Path, o: &TrainOptions) -> Result<()> {
-    crate::io::write_atomic(&dir.join("train_opt.txt"), format!("{o:#?}\n").as_bytes())
+/// Writes the options the run uses, one `--flag: value` line each, beside the checkpoints.
+pub fn save_options(dir: &Path, command: &str, options: &[(String, String)]) -> Result<()> {
+    let mut text = format!("# {command}\n");
+    for (k, v) in options {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    crate::io::write_atomic(&dir.join("train_opt.txt"), text.as_bytes())
 }

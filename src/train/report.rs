@@ -6,7 +6,7 @@ use image::{Rgb, RgbImage};
 use std::path::Path;
 
 /// Loss values by iteration.
-pub type History = Vec<(usize, Vec<(&'static str, f32)>)>;
+pub type History = Vec<(usize, Vec<(String, f32)>)>;
 
 const PALETTE: [[u8; 3]; 8] = [
     [31, 119, 180],

@@ -3,7 +3,7 @@
 
 use crate::common::{assert_values, device, Tol};
 use gantry::io::{load_pth, load_safetensors, HostData, HostTensor};
-use gantry::models::cyclegan_nets::{
+use gantry::models::image2image::nets::{
     nlayer_discriminator, pixel_discriminator, resnet_generator, unet_generator, Net, NetConfig, NormKind,
 };
 use gantry::nn::{Layer, Module, ModuleExt};

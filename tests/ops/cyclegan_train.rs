@@ -5,7 +5,7 @@
 use crate::common::{assert_values, device, Tol};
 use gantry::io::{load_pth, load_safetensors, HostTensor};
 use gantry::models::cyclegan::{CycleGan, CycleGanOptions};
-use gantry::models::cyclegan_nets::{nlayer_discriminator, resnet_generator, Net, NetConfig, NormKind};
+use gantry::models::image2image::nets::{nlayer_discriminator, resnet_generator, Net, NetConfig, NormKind};
 use gantry::nn::ModuleExt;
 use gantry::ops::pad::PadMode;
 use std::collections::HashMap;
@@ -74,7 +74,7 @@ fn three_cyclegan_iterations_match_pytorch() {
 /// off): every loss, and every parameter and running statistic after the third.
 #[test]
 fn three_pix2pix_iterations_match_pytorch() {
-    use gantry::models::cyclegan_nets::unet_generator;
+    use gantry::models::image2image::nets::unet_generator;
     use gantry::models::pix2pix::{Pix2Pix, Pix2PixOptions};
     let d = device();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cyclegan");

@@ -1,19 +1,89 @@
-//! The data pipeline and the trainer: synthetic data and its score, the unaligned loader,
-//! checkpoints, resuming, and stopping on a NaN with the last good checkpoint intact.
+//! The data pipeline and the trainer: synthetic data and its score, the loaders, and
+//! `gantry train` runs end to end (checkpoints, resuming, stopping on a NaN with the last
+//! good checkpoint intact), driven by the same arguments a person types.
 
 use crate::common::device;
+use clap::Parser;
+use gantry::data::loader::Loader;
 use gantry::data::synth::{translation_score, write_colors};
-use gantry::data::unaligned::{Preprocess, PreprocessMode, UnalignedLoader};
-use gantry::models::cyclegan::CycleGanOptions;
-use gantry::models::pix2pix::Pix2PixOptions;
-use gantry::models::translate::{GeneratorOptions, ModelKind};
-use gantry::train::{train, TrainOptions};
+use gantry::data::unaligned::UnalignedLoader;
+use gantry::data::{Preprocess, PreprocessMode};
+use gantry::models::{cyclegan, pix2pix};
 use std::path::{Path, PathBuf};
 
-fn temp(name: &str) -> PathBuf {
+pub fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gantry-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+#[derive(Parser)]
+struct CycleGanCli {
+    #[command(flatten)]
+    args: cyclegan::train::TrainArgs,
+}
+
+#[derive(Parser)]
+struct Pix2PixCli {
+    #[command(flatten)]
+    args: pix2pix::train::TrainArgs,
+}
+
+/// `gantry train cyclegan <args>` as parsed options.
+pub fn cyclegan_args(args: &[&str]) -> cyclegan::train::TrainArgs {
+    CycleGanCli::try_parse_from(std::iter::once("cyclegan").chain(args.iter().copied())).unwrap().args
+}
+
+/// `gantry train pix2pix <args>` as parsed options.
+pub fn pix2pix_args(args: &[&str]) -> pix2pix::train::TrainArgs {
+    Pix2PixCli::try_parse_from(std::iter::once("pix2pix").chain(args.iter().copied())).unwrap().args
+}
+
+/// A tiny CycleGAN run on `data` under `root/tiny`: resnet_6blocks, ngf and ndf 4.
+fn tiny(root: &Path, data: &Path, extra: &[&str]) -> cyclegan::train::TrainArgs {
+    let (root, data) = (root.to_str().unwrap(), data.to_str().unwrap());
+    let mut args = vec![
+        "--dataroot",
+        data,
+        "--checkpoints-dir",
+        root,
+        "--name",
+        "tiny",
+        "--netG",
+        "resnet_6blocks",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--load-size",
+        "36",
+        "--crop-size",
+        "32",
+        "--n-epochs",
+        "1",
+        "--n-epochs-decay",
+        "0",
+        "--display-freq",
+        "2",
+        "--save-epoch-freq",
+        "1",
+        "--seed",
+        "9",
+    ];
+    args.extend_from_slice(extra);
+    cyclegan_args(&args)
+}
+
+fn preprocess(load: u32, crop: u32) -> Preprocess {
+    Preprocess {
+        mode: PreprocessMode::ResizeAndCrop,
+        load_size: load,
+        crop_size: crop,
+        flip: true,
+        channels: 3,
+        output_channels: 3,
+        skip_bad_images: false,
+    }
 }
 
 #[test]
@@ -40,73 +110,37 @@ fn unaligned_loader_batches_and_names_bad_input() {
     let d = device();
     let dir = temp("loader");
     write_colors(&dir, 3, 36, 5).unwrap();
-    let pre = Preprocess {
-        mode: PreprocessMode::ResizeAndCrop,
-        load_size: 36,
-        crop_size: 32,
-        flip: true,
-        channels: 3,
-        output_channels: 3,
-        skip_bad_images: false,
-    };
-    let loader = UnalignedLoader::new(&dir, "train", pre, 2, 1).unwrap();
-    assert_eq!(loader.epoch_len, 3);
-    let (a, b) = loader.next(&d).unwrap();
-    assert_eq!(a.shape(), [2, 3, 32, 32]);
-    assert_eq!(b.shape(), [2, 3, 32, 32]);
-    assert!(a.to_vec().unwrap().iter().all(|v| (-1.0..=1.0).contains(v)));
+    let pre = preprocess(36, 32);
+    let mut loader = UnalignedLoader::new(&dir, "train", pre, 2, 1, 0).unwrap();
+    assert_eq!(loader.steps_per_epoch(), 2, "3 images in batches of 2");
+    let batch = loader.next_batch(&d).unwrap();
+    assert_eq!(batch.a.shape(), [2, 3, 32, 32]);
+    assert_eq!(batch.b.shape(), [2, 3, 32, 32]);
+    assert_eq!(loader.position(), 2);
+    assert!(batch.a.to_vec().unwrap().iter().all(|v| (-1.0..=1.0).contains(v)));
+    // Items are a pure function of (seed, position): a loader started at 2 gives the
+    // same third and fourth items as one that read the first two.
+    let next = loader.next_batch(&d).unwrap().a.to_vec().unwrap();
+    let restarted = UnalignedLoader::new(&dir, "train", pre, 2, 1, 2).unwrap().next_batch(&d).unwrap();
+    assert_eq!(restarted.a.to_vec().unwrap(), next);
 
-    let Err(err) = UnalignedLoader::new(&dir, "val", pre, 1, 1) else { panic!("there is no valA folder") };
-    let err = err.to_string();
-    assert!(err.contains("valA"), "{err}");
+    let Err(err) = UnalignedLoader::new(&dir, "val", pre, 1, 1, 0) else { panic!("there is no valA folder") };
+    assert!(err.to_string().contains("valA"), "{err}");
+    let Err(err) = UnalignedLoader::new(&dir, "train", preprocess(30, 32), 1, 1, 0) else {
+        panic!("a crop larger than the load size")
+    };
+    assert!(err.to_string().contains("--crop-size 32 is larger than --load-size 30"), "{err}");
     std::fs::write(dir.join("trainA/0000.png"), b"not an image").unwrap();
-    let loader = UnalignedLoader::new(&dir, "train", pre, 1, 1).unwrap();
-    let Err(err) = loader.next(&d) else { panic!("a corrupt image must be an error") };
-    let err = err.to_string();
-    assert!(err.contains("0000.png"), "{err}");
+    let mut loader = UnalignedLoader::new(&dir, "train", pre, 3, 1, 0).unwrap();
+    let Err(err) = loader.next_batch(&d) else { panic!("a corrupt image must be an error") };
+    assert!(err.to_string().contains("0000.png"), "{err}");
     // With --skip-bad-images the corrupt file is passed over and batches keep coming.
-    let skipping =
-        UnalignedLoader::new(&dir, "train", Preprocess { skip_bad_images: true, ..pre }, 2, 1).unwrap();
+    let mut skipping =
+        UnalignedLoader::new(&dir, "train", Preprocess { skip_bad_images: true, ..pre }, 2, 1, 0).unwrap();
     for _ in 0..3 {
-        assert_eq!(skipping.next(&d).unwrap().0.shape(), [2, 3, 32, 32]);
+        assert_eq!(skipping.next_batch(&d).unwrap().a.shape(), [2, 3, 32, 32]);
     }
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn options(root: &Path, data: &Path, epochs: usize) -> TrainOptions {
-    let mut generator = GeneratorOptions::defaults(ModelKind::CycleGan);
-    generator.net_g = "resnet_6blocks".into();
-    generator.ngf = 4;
-    TrainOptions {
-        dataroot: data.to_path_buf(),
-        name: "tiny".into(),
-        checkpoints_dir: root.to_path_buf(),
-        generator,
-        ndf: 4,
-        net_d: "basic".into(),
-        n_layers_d: 3,
-        n_epochs: epochs,
-        n_epochs_decay: 0,
-        batch_size: 1,
-        preprocess: Preprocess {
-            mode: PreprocessMode::ResizeAndCrop,
-            load_size: 36,
-            crop_size: 32,
-            flip: true,
-            channels: 3,
-            output_channels: 3,
-            skip_bad_images: false,
-        },
-        kind: ModelKind::CycleGan,
-        model: CycleGanOptions::default(),
-        pix2pix: Pix2PixOptions::default(),
-        b_to_a: false,
-        display_freq: 2,
-        save_epoch_freq: 1,
-        continue_train: false,
-        seed: 9,
-        stop: None,
-    }
 }
 
 #[test]
@@ -116,51 +150,47 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     let data = root.join("data");
     write_colors(&data, 2, 36, 7).unwrap();
     let run = root.join("tiny");
-    let log_lines = || std::fs::read_to_string(run.join("loss_log.jsonl")).unwrap().lines().count();
+    let log = || std::fs::read_to_string(run.join("loss_log.jsonl")).unwrap();
 
-    train(&d, &options(&root, &data, 1)).unwrap();
+    tiny(&root, &data, &[]).run(&d).unwrap();
     for f in ["latest_net_G_A", "latest_net_G_B", "latest_net_D_A", "latest_net_D_B", "1_net_G_A"] {
         assert!(run.join(format!("{f}.safetensors")).is_file(), "{f}");
     }
-    assert!(run.join("latest_state.safetensors").is_file() && run.join("train_opt.txt").is_file());
-    assert_eq!(log_lines(), 2);
+    assert!(run.join("latest_state.safetensors").is_file());
+    let opts = std::fs::read_to_string(run.join("train_opt.txt")).unwrap();
+    assert!(opts.contains("netG: resnet_6blocks") && opts.contains("ngf: 4"), "{opts}");
+    assert_eq!(log().lines().count(), 2);
     assert!(std::fs::read_dir(run.join("web/images")).unwrap().count() >= 1, "a sample grid was written");
     let page = std::fs::read_to_string(run.join("web/index.html")).unwrap();
-    assert!(
-        page.contains("loss.png") && page.contains("cycle_A") && page.contains("images/epoch001"),
-        "{page}"
-    );
-    let plot = image::open(run.join("web/loss.png")).unwrap().to_rgb8();
-    assert!(plot.pixels().any(|p| p.0 == [31, 119, 180]), "the first loss is drawn in its legend colour");
+    assert!(page.contains("cycle_A") && page.contains("images/epoch001"), "{page}");
 
-    // Resuming runs epoch 2 only, starting from the saved networks and optimizer state.
-    let mut resume = options(&root, &data, 2);
-    resume.continue_train = true;
-    train(&d, &resume).unwrap();
-    assert_eq!(log_lines(), 4);
-    assert!(std::fs::read_to_string(run.join("loss_log.jsonl"))
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .starts_with("{\"epoch\":2"));
+    // Resuming runs epoch 2 only, from the saved networks and optimizer state.
+    let mut resume = tiny(&root, &data, &["--continue-train"]);
+    resume.n_epochs = Some(2);
+    assert_eq!(resume.run(&d).unwrap().steps, 4);
+    assert_eq!(log().lines().count(), 4);
+    assert!(log().lines().last().unwrap().starts_with("{\"step\":4,\"epoch\":2"), "{}", log());
 
-    // A raised stop flag (what Ctrl-C does) saves a checkpoint after one iteration and
+    // A raised stop flag (what Ctrl-C does) saves a checkpoint after one step and
     // returns cleanly.
-    let mut stopped = options(&root, &data, 3);
-    stopped.continue_train = true;
-    stopped.stop = Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)));
-    train(&d, &stopped).unwrap();
-    assert_eq!(log_lines(), 5, "one more iteration ran");
+    let mut stopped = tiny(&root, &data, &["--continue-train"]);
+    stopped.n_epochs = Some(3);
+    stopped.run.stop = Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)));
+    let outcome = stopped.run(&d).unwrap();
+    assert!(outcome.interrupted && outcome.steps == 5);
+    assert_eq!(log().lines().count(), 5, "one more step ran");
     // A NaN learning rate poisons the parameters: training stops naming the loss and the
-    // iteration, and the last good checkpoint is left as it was.
+    // step, and the last good checkpoint is left as it was.
     let before = std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap();
-    let mut broken = options(&root, &data, 3);
-    broken.continue_train = true;
-    broken.model.lr = f32::NAN;
-    let err = train(&d, &broken).unwrap_err().to_string();
-    assert!(err.contains("became NaN") && err.contains("iteration"), "{err}");
-    assert_eq!(std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap(), before);
+    let mut broken = tiny(&root, &data, &["--continue-train", "--lr", "NaN"]);
+    broken.n_epochs = Some(4);
+    let err = broken.run(&d).unwrap_err().to_string();
+    assert!(err.contains("not finite after step 6") && err.contains("last good checkpoint"), "{err}");
+    assert!(std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap() == before, "checkpoint kept");
+    // Losses that are NaN stop training too, naming the loss and the step.
+    broken.run.continue_train = false;
+    let err = broken.run(&d).unwrap_err().to_string();
+    assert!(err.contains("became NaN") && err.contains("step 2"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }
 
@@ -173,16 +203,9 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
 fn demo_translation_is_learned() {
     let d = device();
     let root = temp("demo");
-    let data = root.join("data");
-    write_colors(&data, 64, 36, 1).unwrap();
-    let mut o = options(&root, &data, 2);
-    o.n_epochs_decay = 2;
-    o.generator.ngf = 16;
-    o.ndf = 16;
-    o.display_freq = 1000;
-    o.seed = 1;
-    train(&d, &o).unwrap();
-    let (identity, learned) = gantry::train::colors_score(&d, &o).unwrap();
+    let args = cyclegan_args(&["--checkpoints-dir", root.to_str().unwrap(), "--display-freq", "1000"]);
+    args.run(&d).unwrap();
+    let (identity, learned) = args.score(&d, &root.join("experiment/synthetic")).unwrap();
     assert!(identity.0 < 0.01, "untranslated shapes are warm");
     assert!(learned.0 >= DEMO_SHAPES, "shapes turned cool: {:.2}", learned.0);
     assert!(learned.1 >= DEMO_BACKGROUND, "background kept grey: {:.2}", learned.1);
@@ -197,48 +220,48 @@ const DEMO_BACKGROUND: f32 = 0.8;
 #[test]
 fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     use gantry::data::aligned::AlignedLoader;
-    use gantry::data::unaligned::PairLoader;
     let d = device();
     let root = temp("pix2pix");
     let data = root.join("data");
     gantry::data::synth::write_pairs(&data, 2, 32, 4).unwrap();
     // A|B halves come out in order, or swapped with BtoA: A is a black-and-white silhouette.
-    let pre = Preprocess {
-        mode: PreprocessMode::ResizeAndCrop,
-        load_size: 32,
-        crop_size: 32,
-        flip: false,
-        channels: 3,
-        output_channels: 3,
-        skip_bad_images: false,
-    };
+    let pre = Preprocess { flip: false, ..preprocess(32, 32) };
     let is_silhouette = |t: &gantry::Tensor| t.to_vec().unwrap().iter().all(|&v| v == -1.0 || v == 1.0);
-    let (a, b) = AlignedLoader::new(&data, "train", pre, 1, false, 1).unwrap().next_pair(&d).unwrap();
-    assert!(is_silhouette(&a) && !is_silhouette(&b));
-    let (a, b) = AlignedLoader::new(&data, "train", pre, 1, true, 1).unwrap().next_pair(&d).unwrap();
-    assert!(!is_silhouette(&a) && is_silhouette(&b));
+    let batch = AlignedLoader::new(&data, "train", pre, 1, false, 1, 0).unwrap().next_batch(&d).unwrap();
+    assert!(is_silhouette(&batch.a) && !is_silhouette(&batch.b));
+    let batch = AlignedLoader::new(&data, "train", pre, 1, true, 1, 0).unwrap().next_batch(&d).unwrap();
+    assert!(!is_silhouette(&batch.a) && is_silhouette(&batch.b));
 
-    let mut o = options(&root, &data, 1);
-    o.kind = ModelKind::Pix2Pix;
-    o.generator = GeneratorOptions::defaults(ModelKind::Pix2Pix);
-    o.generator.net_g = "unet_128".into();
-    o.generator.ngf = 2;
-    o.preprocess = Preprocess {
-        mode: PreprocessMode::ResizeAndCrop,
-        load_size: 136,
-        crop_size: 128,
-        flip: true,
-        channels: 3,
-        output_channels: 3,
-        skip_bad_images: false,
-    };
-    let losses = train(&d, &o).unwrap();
+    let (r, dr) = (root.to_str().unwrap(), data.to_str().unwrap());
+    let args = pix2pix_args(&[
+        "--dataroot",
+        dr,
+        "--checkpoints-dir",
+        r,
+        "--name",
+        "tiny",
+        "--netG",
+        "unet_128",
+        "--ngf",
+        "2",
+        "--ndf",
+        "4",
+        "--load-size",
+        "136",
+        "--crop-size",
+        "128",
+        "--n-epochs",
+        "1",
+        "--n-epochs-decay",
+        "0",
+    ]);
+    let losses = args.run(&d).unwrap().losses;
     let names: Vec<&str> = losses.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["G_GAN", "G_L1", "D_real", "D_fake"]);
     for f in ["latest_net_G", "latest_net_D", "latest_state"] {
         assert!(root.join("tiny").join(format!("{f}.safetensors")).is_file(), "{f}");
     }
-    let (learned, blank) = gantry::train::pairs_score(&d, &o).unwrap();
+    let (learned, blank) = args.score(&d, &data).unwrap();
     assert!(learned.is_finite() && blank > 0.0, "scores {learned} {blank}");
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -249,11 +272,8 @@ fn a_gradient_penalty_trains_the_discriminators() {
     let root = temp("gp");
     let data = root.join("data");
     write_colors(&data, 1, 36, 2).unwrap();
-    let mut o = options(&root, &data, 1);
-    o.model.gan_mode = gantry::models::losses::GanMode::Wgangp;
-    o.model.lambda_gp = 10.0;
-    let with_gp = train(&d, &o).unwrap();
-    let d_a = with_gp.iter().find(|(n, _)| *n == "D_A").unwrap().1;
+    let losses = tiny(&root, &data, &["--gan-mode", "wgangp", "--lambda-gp", "10"]).run(&d).unwrap().losses;
+    let d_a = losses.iter().find(|(n, _)| *n == "D_A").unwrap().1;
     assert!(d_a.is_finite());
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -268,15 +288,7 @@ fn every_preprocess_mode_gives_the_references_sizes() {
             .save(dir.join(side).join("x.png"))
             .unwrap();
     }
-    let base = Preprocess {
-        mode: PreprocessMode::ResizeAndCrop,
-        load_size: 48,
-        crop_size: 32,
-        flip: true,
-        channels: 3,
-        output_channels: 3,
-        skip_bad_images: false,
-    };
+    let base = preprocess(48, 32);
     for (mode, crop, shape) in [
         (PreprocessMode::ResizeAndCrop, 32, [1, 3, 32, 32]),
         // the image as it is: 40 x 30 holds a 24-pixel crop
@@ -287,22 +299,18 @@ fn every_preprocess_mode_gives_the_references_sizes() {
         // 40 x 30 rounded to multiples of 4: 40 x 32
         (PreprocessMode::None, 32, [1, 3, 32, 40]),
     ] {
-        let loader =
-            UnalignedLoader::new(&dir, "train", Preprocess { mode, crop_size: crop, ..base }, 1, 1).unwrap();
-        let (a, b) = loader.next(&d).unwrap();
-        assert_eq!(a.shape(), shape, "{mode:?}");
-        assert_eq!(b.shape(), shape, "{mode:?}");
+        let mut loader =
+            UnalignedLoader::new(&dir, "train", Preprocess { mode, crop_size: crop, ..base }, 1, 1, 0)
+                .unwrap();
+        let batch = loader.next_batch(&d).unwrap();
+        assert_eq!(batch.a.shape(), shape, "{mode:?}");
+        assert_eq!(batch.b.shape(), shape, "{mode:?}");
     }
     // A crop larger than the image is an error naming the file.
-    let loader = UnalignedLoader::new(
-        &dir,
-        "train",
-        Preprocess { mode: PreprocessMode::Crop, crop_size: 36, ..base },
-        1,
-        1,
-    )
-    .unwrap();
-    let Err(err) = loader.next(&d) else { panic!("a 36-pixel crop of a 30-pixel-high image") };
+    let crop36 = Preprocess { mode: PreprocessMode::Crop, crop_size: 36, ..base };
+    let Err(err) = UnalignedLoader::new(&dir, "train", crop36, 1, 1, 0).unwrap().next_batch(&d) else {
+        panic!("a 36-pixel crop of a 30-pixel-high image")
+    };
     assert!(
         err.to_string().contains("x.png") && err.to_string().contains("smaller than the crop size"),
         "{err}"
@@ -316,19 +324,19 @@ fn pixel_discriminators_and_channel_counts() {
     let root = temp("netd");
     let data = root.join("data");
     write_colors(&data, 1, 36, 6).unwrap();
-    let mut o = options(&root, &data, 1);
-    o.net_d = "pixel".into();
-    assert!(train(&d, &o).unwrap().iter().all(|(_, v)| v.is_finite()));
+    assert!(tiny(&root, &data, &["--netD", "pixel"])
+        .run(&d)
+        .unwrap()
+        .losses
+        .iter()
+        .all(|(_, v)| v.is_finite()));
     // Gray A, colour B: the identity loss cannot compare them, as in the reference.
-    o.generator.input_nc = 1;
-    o.preprocess.channels = 1;
-    let err = train(&d, &o).unwrap_err().to_string();
+    let err = tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1"]).run(&d).unwrap_err().to_string();
     assert!(err.contains("--lambda-identity 0"), "{err}");
-    o.model.lambda_identity = 0.0;
-    if let Err(e) = train(&d, &o) {
+    if let Err(e) =
+        tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1", "--lambda-identity", "0"]).run(&d)
+    {
         panic!("gray A to colour B: {e}");
     }
-    o.net_d = "patch".into();
-    assert!(train(&d, &o).unwrap_err().to_string().contains("unknown discriminator"));
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -10,13 +10,19 @@
 //! | `lambda_a` | λ for the cycle X → Y → X      |
 //! | `lambda_b` | λ for the cycle Y → X → Y      |
 
-use super::cyclegan_nets::Net;
-use super::image_pool::ImagePool;
+pub mod pool;
+pub mod train;
+
+use super::contract::{GanModel, Length, Step, Visuals};
+use super::image2image::Net;
 use super::losses::{gan_loss, l1, read_losses, GanMode};
 use crate::error::Result;
-use crate::nn::{Layer, ModuleExt};
-use crate::optim::{Adam, AdamConfig};
+use crate::gpu::Device;
+use crate::io::NamedTensors;
+use crate::nn::{Layer, Module, ModuleExt};
+use crate::optim::{cyclegan_linear, Adam, AdamConfig};
 use crate::tensor::Tensor;
+use pool::ImagePool;
 
 /// Loss weights and the GAN objective (the reference's defaults in `Default`).
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +37,9 @@ pub struct CycleGanOptions {
     /// Weight of a WGAN-GP gradient penalty in the discriminators' loss; 0 (the
     /// reference's behaviour: its stock models never call the penalty) turns it off.
     pub lambda_gp: f32,
+    /// Epochs at the initial learning rate, then epochs of linear decay to zero.
+    pub n_epochs: usize,
+    pub n_epochs_decay: usize,
 }
 
 impl Default for CycleGanOptions {
@@ -44,6 +53,8 @@ impl Default for CycleGanOptions {
             lr: 2e-4,
             beta1: 0.5,
             lambda_gp: 0.0,
+            n_epochs: 100,
+            n_epochs_decay: 100,
         }
     }
 }
@@ -149,5 +160,45 @@ impl CycleGan {
         }
         let alpha = Tensor::rand(real.device(), &[real.shape()[0]])?;
         loss.add(&super::losses::gradient_penalty(d, real, fake, &alpha, self.options.lambda_gp)?)
+    }
+}
+
+impl GanModel for CycleGan {
+    type Batch = crate::data::unaligned::UnalignedBatch;
+
+    fn length(&self) -> Length {
+        Length::Epochs(self.options.n_epochs + self.options.n_epochs_decay)
+    }
+
+    /// The reference's linear policy: the initial rate for `n_epochs`, then a linear
+    /// decay over `n_epochs_decay`, by epoch label.
+    fn train_step(&mut self, batch: &Self::Batch, at: Step) -> Result<Vec<(&'static str, f32)>> {
+        let o = self.options;
+        let lr = o.lr * cyclegan_linear(at.epoch.saturating_sub(1), 1, o.n_epochs, o.n_epochs_decay);
+        self.opt_g.set_lr(lr);
+        self.opt_d.set_lr(lr);
+        self.optimize(&batch.a, &batch.b)
+    }
+
+    fn visuals(&self) -> Visuals {
+        let v = &self.visuals;
+        vec![v.iter().take(3).cloned().collect(), v.iter().skip(3).cloned().collect()]
+    }
+
+    fn networks(&self) -> Vec<(&'static str, &dyn Module)> {
+        vec![("G_A", &self.g_a), ("G_B", &self.g_b), ("D_A", &self.d_a), ("D_B", &self.d_b)]
+    }
+
+    fn optimizers(&mut self) -> Vec<(&'static str, &mut Adam)> {
+        vec![("opt_G", &mut self.opt_g), ("opt_D", &mut self.opt_d)]
+    }
+
+    fn extra_state(&self) -> Result<NamedTensors> {
+        Ok([self.pool_a.state("pool_A")?, self.pool_b.state("pool_B")?].concat())
+    }
+
+    fn load_extra_state(&mut self, state: &NamedTensors, device: &Device) -> Result<()> {
+        self.pool_a.load_state("pool_A", state, device)?;
+        self.pool_b.load_state("pool_B", state, device)
     }
 }

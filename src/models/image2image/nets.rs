@@ -11,10 +11,13 @@ use crate::ops::pad::PadMode;
 use crate::tensor::Tensor;
 
 /// `--norm`: instance (no affine, no running statistics), batch, or none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum NormKind {
+    /// InstanceNorm2d without affine weights or running statistics.
     Instance,
+    /// BatchNorm2d with affine weights and running statistics.
     Batch,
+    /// No normalisation.
     None,
 }
 

@@ -7,11 +7,14 @@
 //! | `d`         | D(x, y), on cat(x, y)         |
 //! | `lambda_l1` | λ of the L1 term (100)        |
 
-use super::cyclegan_nets::Net;
+pub mod train;
+
+use super::contract::{GanModel, Length, Step, Visuals};
+use super::image2image::Net;
 use super::losses::{gan_loss, l1, read_losses, GanMode};
 use crate::error::Result;
-use crate::nn::{Layer, ModuleExt};
-use crate::optim::{Adam, AdamConfig};
+use crate::nn::{Layer, Module, ModuleExt};
+use crate::optim::{cyclegan_linear, Adam, AdamConfig};
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug)]
@@ -20,11 +23,21 @@ pub struct Pix2PixOptions {
     pub gan_mode: GanMode,
     pub lr: f32,
     pub beta1: f32,
+    /// Epochs at the initial learning rate, then epochs of linear decay to zero.
+    pub n_epochs: usize,
+    pub n_epochs_decay: usize,
 }
 
 impl Default for Pix2PixOptions {
     fn default() -> Self {
-        Pix2PixOptions { lambda_l1: 100.0, gan_mode: GanMode::Vanilla, lr: 2e-4, beta1: 0.5 }
+        Pix2PixOptions {
+            lambda_l1: 100.0,
+            gan_mode: GanMode::Vanilla,
+            lr: 2e-4,
+            beta1: 0.5,
+            n_epochs: 100,
+            n_epochs_decay: 100,
+        }
     }
 }
 
@@ -69,5 +82,34 @@ impl Pix2Pix {
 
         self.visuals = vec![("real_A", a.detach()), ("fake_B", fake_b.detach()), ("real_B", b.detach())];
         read_losses(&[("G_GAN", &g_gan), ("G_L1", &g_l1), ("D_real", &d_real), ("D_fake", &d_fake)])
+    }
+}
+
+impl GanModel for Pix2Pix {
+    type Batch = crate::data::aligned::AlignedBatch;
+
+    fn length(&self) -> Length {
+        Length::Epochs(self.options.n_epochs + self.options.n_epochs_decay)
+    }
+
+    /// The reference's linear policy, as CycleGAN's.
+    fn train_step(&mut self, batch: &Self::Batch, at: Step) -> Result<Vec<(&'static str, f32)>> {
+        let o = self.options;
+        let lr = o.lr * cyclegan_linear(at.epoch.saturating_sub(1), 1, o.n_epochs, o.n_epochs_decay);
+        self.opt_g.set_lr(lr);
+        self.opt_d.set_lr(lr);
+        self.optimize(&batch.a, &batch.b)
+    }
+
+    fn visuals(&self) -> Visuals {
+        vec![self.visuals.clone()]
+    }
+
+    fn networks(&self) -> Vec<(&'static str, &dyn Module)> {
+        vec![("G", &self.g), ("D", &self.d)]
+    }
+
+    fn optimizers(&mut self) -> Vec<(&'static str, &mut Adam)> {
+        vec![("opt_G", &mut self.opt_g), ("opt_D", &mut self.opt_d)]
     }
 }

@@ -1,0 +1,277 @@
+//! The `gantry` command line: one subcommand per task, and under `train` and `translate`
+//! one per model, each with its reference's option names in kebab-case. The binary only
+//! calls [`main`]; tests call [`run`] with the same arguments a person types.
+
+use crate::gpu::list_adapters;
+use crate::models::image2image::translate::{translate, TranslateArgs};
+use crate::models::image2image::GeneratorOptions;
+use crate::models::{cyclegan, pix2pix};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "gantry",
+    version,
+    about = "Train GANs on any GPU, with a WGSL tensor engine run through wgpu"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Parsed once per run, so the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model. Without --dataroot it trains on a built-in synthetic set at a small
+    /// size and reports how well it learned.
+    #[command(subcommand)]
+    Train(TrainModel),
+    /// Translate images with a trained generator (ours, or the reference repo's .pth).
+    #[command(subcommand)]
+    Translate(TranslateModel),
+    /// List every GPU adapter wgpu can see (respects WGPU_BACKEND), marking the one gantry
+    /// would use (GANTRY_ADAPTER=<name substring> picks another).
+    Devices,
+    /// List the tensors (name, shape, dtype) of a .pth/.ckpt checkpoint or .safetensors file.
+    Inspect {
+        file: PathBuf,
+        /// Only this top-level entry of a nested checkpoint (e.g. generator, g_ema).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Write a checkpoint's state dict (or one nested entry of it) as safetensors.
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+        /// Convert only this top-level entry (StarGAN v2's generator, FastGAN's g).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Write a built-in synthetic dataset: `colors` (unaligned trainA/trainB/testA/testB,
+    /// for CycleGAN) or `pairs` (aligned A|B images in train/ and test/, for pix2pix).
+    Synth {
+        #[arg(long, value_enum, default_value = "colors")]
+        kind: SynthKind,
+        #[arg(long)]
+        out: PathBuf,
+        /// Training images (per domain for colors; tests get a quarter as many).
+        #[arg(long, default_value_t = 64)]
+        count: usize,
+        /// Image size in pixels (each half of a pair).
+        #[arg(long, default_value_t = 36)]
+        size: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Time the kernel suite (conv3x3, conv7x7_reflect, conv3x3_s2, convT3x3_s2,
+    /// instance_norm, matmul, resnet_g) forward and forward+backward; one JSON object per line.
+    Bench {
+        /// Run only the case with this name.
+        #[arg(long)]
+        op: Option<String>,
+        /// Timed iterations per measurement (medians are reported).
+        #[arg(long, default_value_t = 7)]
+        iters: usize,
+        /// Multiply spatial sizes and channel widths by this factor (for larger GPUs).
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SynthKind {
+    /// Warm-coloured shapes (A) and cool ones (B), unaligned.
+    Colors,
+    /// Silhouettes (A) beside coloured scenes (B), aligned.
+    Pairs,
+}
+
+// Parsed once per run, so the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum TrainModel {
+    /// CycleGAN (Zhu et al. 2017) on unaligned trainA/ and trainB/ folders.
+    Cyclegan(cyclegan::train::TrainArgs),
+    /// pix2pix (Isola et al. 2017) on aligned A|B images in train/.
+    Pix2pix(pix2pix::train::TrainArgs),
+}
+
+#[derive(Subcommand)]
+enum TranslateModel {
+    /// With a CycleGAN generator (resnet_9blocks, instance norm by default).
+    Cyclegan(TranslateArgs),
+    /// With a pix2pix generator (unet_256, batch norm and dropout by default).
+    Pix2pix(TranslateArgs),
+}
+
+/// `gantry translate --model X …`, the older spelling, becomes `gantry translate X …`.
+fn normalise(mut args: Vec<String>) -> Vec<String> {
+    if args.get(1).is_some_and(|a| a == "translate") {
+        if let Some(i) = args.iter().position(|a| a == "--model") {
+            if i + 1 < args.len() {
+                let model = args.remove(i + 1);
+                args.remove(i);
+                args.insert(2, model);
+            }
+        } else if let Some(i) = args.iter().position(|a| a.starts_with("--model=")) {
+            let model = args.remove(i)["--model=".len()..].to_string();
+            args.insert(2, model);
+        }
+    }
+    args
+}
+
+/// Ctrl-C and SIGTERM ask a training run to save and stop after the current step.
+fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    if ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed)).is_err() {
+        eprintln!("note: Ctrl-C cannot be caught here; an interrupted run keeps its last saved checkpoint");
+    }
+    stop
+}
+
+/// Runs a parsed command line (as `std::env::args` gives it, program name first).
+pub fn run(args: Vec<String>) -> crate::Result<()> {
+    let cli = Cli::try_parse_from(normalise(args)).map_err(|e| crate::Error::Invalid {
+        op: "command line",
+        msg: e.to_string().trim_end().to_string(),
+    })?;
+    dispatch(cli.command, None)
+}
+
+fn dispatch(
+    command: Command,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> crate::Result<()> {
+    match command {
+        Command::Devices => devices(),
+        Command::Bench { op, iters, scale } => bench(op, iters, scale),
+        Command::Inspect { file, key } => inspect(&file, key.as_deref()),
+        Command::Convert { input, output, key } => convert(&input, &output, key.as_deref()),
+        Command::Synth { kind, out, count, size, seed } => {
+            let (written, name) = match kind {
+                SynthKind::Colors => (crate::data::synth::write_colors(&out, count, size, seed), "colors"),
+                SynthKind::Pairs => (crate::data::synth::write_pairs(&out, count, size, seed), "pairs"),
+            };
+            written.map(|_| println!("wrote the {name} dataset to {}", out.display()))
+        }
+        Command::Train(model) => {
+            let device = crate::Device::shared()?;
+            match model {
+                TrainModel::Cyclegan(mut a) => {
+                    a.run.stop = stop;
+                    a.run(&device).map(drop)
+                }
+                TrainModel::Pix2pix(mut a) => {
+                    a.run.stop = stop;
+                    a.run(&device).map(drop)
+                }
+            }
+        }
+        Command::Translate(model) => {
+            let o = match model {
+                TranslateModel::Cyclegan(a) => a.options(GeneratorOptions::cyclegan()),
+                TranslateModel::Pix2pix(a) => a.options(GeneratorOptions::pix2pix()),
+            };
+            let device = crate::Device::shared()?;
+            let files = translate(&device, &o)?;
+            println!("wrote {} images to {}", files.len(), o.output.display());
+            Ok(())
+        }
+    }
+}
+
+/// The binary's entry point: parses, runs, prints errors as `gantry: …`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse_from(normalise(std::env::args().collect())) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let stop = matches!(cli.command, Command::Train(_)).then(interrupt_flag);
+    match dispatch(cli.command, stop) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gantry: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench(op: Option<String>, iters: usize, scale: usize) -> crate::Result<()> {
+    let device = crate::Device::shared()?;
+    let cases = crate::bench::cases(&device, scale)?;
+    let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    if let Some(op) = &op {
+        if !names.contains(&op.as_str()) {
+            return Err(crate::Error::Invalid {
+                op: "bench",
+                msg: format!("no case named {op:?}; the suite has {names:?}"),
+            });
+        }
+    }
+    for case in cases.iter().filter(|c| op.as_ref().is_none_or(|o| o == c.name)) {
+        let report = crate::bench::run_case(&device, case, iters)?;
+        println!("{}", report.to_json());
+    }
+    Ok(())
+}
+
+fn devices() -> crate::Result<()> {
+    let adapters = list_adapters();
+    if adapters.is_empty() {
+        return Err(crate::Error::NoAdapter("wgpu found no adapter on any backend".into()));
+    }
+    let chosen = crate::Device::open().map(|d| (d.summary().name.clone(), d.summary().backend.clone())).ok();
+    for a in adapters {
+        let is_chosen = chosen.as_ref().is_some_and(|(n, b)| *n == a.name && *b == a.backend);
+        let mark = if is_chosen { "*" } else { " " };
+        println!("{mark} {} [{} {}] {}", a.name, a.backend, a.device_type, a.driver);
+        println!(
+            "    storage binding {} MiB, buffer {} MiB, {} invocations/workgroup, {} KiB workgroup memory, timestamps {}, f16 {}, subgroups {}",
+            a.max_storage_binding_mib,
+            a.max_buffer_mib,
+            a.max_workgroup_invocations,
+            a.max_workgroup_storage_kib,
+            yes(a.timestamps),
+            yes(a.f16),
+            yes(a.subgroups)
+        );
+    }
+    Ok(())
+}
+
+fn inspect(file: &std::path::Path, key: Option<&str>) -> crate::Result<()> {
+    let tensors = crate::io::load_any(file, key)?;
+    let mut total = 0usize;
+    for (name, t) in &tensors {
+        println!("{name}\t{:?}\t{}", t.shape, t.dtype);
+        total += t.shape.iter().product::<usize>();
+    }
+    println!("{} tensors, {total} values", tensors.len());
+    Ok(())
+}
+
+fn convert(input: &std::path::Path, output: &std::path::Path, key: Option<&str>) -> crate::Result<()> {
+    let tensors = crate::io::load_any(input, key)?;
+    if tensors.is_empty() {
+        return Err(crate::Error::File {
+            path: input.display().to_string(),
+            msg: "holds no tensors to convert".into(),
+        });
+    }
+    crate::io::save_host_safetensors(output, &tensors)?;
+    println!("wrote {} tensors to {}", tensors.len(), output.display());
+    Ok(())
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

@@ -1,0 +1,127 @@
+//! Translating images with a trained CycleGAN or pix2pix generator, as the reference's
+//! test script does: the generator is built from the same options as in training, its
+//! checkpoint (a reference `.pth` such as `latest_net_G_A.pth`, or safetensors) is loaded
+//! unchanged, and each image is resized to the load size only when it differs, cropped to
+//! the crop size (centre), never flipped, and written as `<stem>.png`.
+
+use super::args::{channels, positive};
+use super::options::{GeneratorOptions, NetG};
+use super::NormKind;
+use crate::error::{Error, Result};
+use crate::gpu::Device;
+use crate::io::{image, load_any};
+use crate::nn::{Layer, Module, ModuleExt};
+use std::path::{Path, PathBuf};
+
+/// `gantry translate cyclegan|pix2pix`: the reference test script's options.
+#[derive(clap::Args, Clone, Debug)]
+pub struct TranslateArgs {
+    /// The generator's weights: ours (.safetensors) or the reference repo's own .pth
+    /// (e.g. latest_net_G_A.pth), loaded as they are.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// An image or a folder of images (.png, .jpg, .jpeg).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where <stem>.png files go.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Generator architecture [default: resnet_9blocks (CycleGAN), unet_256 (pix2pix)].
+    #[arg(long = "netG", value_enum)]
+    pub net_g: Option<NetG>,
+    /// Generator filters in the last conv layer.
+    #[arg(long, default_value_t = 64, value_parser = positive)]
+    pub ngf: usize,
+    /// Normalisation layers [default: instance (CycleGAN), batch (pix2pix)].
+    #[arg(long, value_enum)]
+    pub norm: Option<NormKind>,
+    /// Build the generator without dropout (CycleGAN never has it).
+    #[arg(long)]
+    pub no_dropout: bool,
+    /// Eval mode, as the reference's --eval: running statistics, no dropout.
+    #[arg(long)]
+    pub eval: bool,
+    /// Images are resized to this size, then centre-cropped to --crop-size.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub load_size: u32,
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub crop_size: u32,
+    /// Channels of the input images (1 or 3).
+    #[arg(long, default_value_t = 3, value_parser = channels)]
+    pub input_nc: usize,
+    /// Channels of the output images (1 or 3).
+    #[arg(long, default_value_t = 3, value_parser = channels)]
+    pub output_nc: usize,
+}
+
+impl TranslateArgs {
+    /// The options over a model's generator defaults.
+    pub fn options(&self, defaults: GeneratorOptions) -> TranslateOptions {
+        let generator = GeneratorOptions {
+            net_g: self.net_g.unwrap_or(defaults.net_g),
+            ngf: self.ngf,
+            norm: self.norm.unwrap_or(defaults.norm),
+            dropout: defaults.dropout && !self.no_dropout,
+            input_nc: self.input_nc,
+            output_nc: self.output_nc,
+        };
+        TranslateOptions {
+            generator,
+            weights: self.weights.clone(),
+            input: self.input.clone(),
+            output: self.output.clone(),
+            eval: self.eval,
+            load_size: self.load_size,
+            crop_size: self.crop_size,
+        }
+    }
+}
+
+/// Everything `gantry translate` needs.
+#[derive(Clone, Debug)]
+pub struct TranslateOptions {
+    pub generator: GeneratorOptions,
+    pub weights: PathBuf,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Put the generator in eval mode (`--eval`): running statistics, no dropout.
+    pub eval: bool,
+    pub load_size: u32,
+    pub crop_size: u32,
+}
+
+/// Translates every image of `input` (a file or a folder) into `output`; returns the
+/// files written.
+pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
+    let net = o.generator.build(d)?;
+    let tensors = load_any(&o.weights, None)?;
+    net.load_state_dict(&tensors).map_err(|e| Error::File {
+        path: o.weights.display().to_string(),
+        msg: format!("does not fit the generator {}: {e}", o.generator.flags()),
+    })?;
+    net.set_training(!o.eval);
+    if o.crop_size > o.load_size {
+        return Err(Error::Invalid {
+            op: "translate",
+            msg: format!("--crop-size {} is larger than --load-size {}", o.crop_size, o.load_size),
+        });
+    }
+    std::fs::create_dir_all(&o.output)
+        .map_err(|e| Error::File { path: o.output.display().to_string(), msg: e.to_string() })?;
+    let mut written = Vec::new();
+    for file in image::image_files(&o.input)? {
+        let img = image::resize_to(image::read_rgb(&file)?, o.load_size, o.load_size);
+        let off = (o.load_size - o.crop_size) / 2;
+        let img = ::image::imageops::crop_imm(&img, off, off, o.crop_size, o.crop_size).to_image();
+        let x = image::to_tensor(d, &img, o.generator.input_nc)?;
+        let y = crate::autograd::no_grad(|| net.forward(&x))?;
+        let out = o.output.join(format!("{}.png", stem(&file)));
+        image::save_png(&out, &y)?;
+        written.push(out);
+    }
+    Ok(written)
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into())
+}
