@@ -37,8 +37,9 @@ struct State {
     pool: BufferPool,
     cache: PipelineCache,
     batch: Batch,
-    seed: u64,
-    rng_calls: u64,
+    /// Each thread's random generator position (seed, draws): threads that share the
+    /// device (a test harness, a data thread) never perturb each other's streams.
+    rng: std::collections::HashMap<std::thread::ThreadId, (u64, u64)>,
 }
 
 /// A GPU buffer owned by one or more tensors; its buffer returns to the pool on drop.
@@ -86,8 +87,7 @@ impl Device {
             pool: BufferPool::default(),
             cache: PipelineCache::default(),
             batch: Batch::default(),
-            seed: 0,
-            rng_calls: 0,
+            rng: std::collections::HashMap::new(),
         };
         let summary = AdapterSummary::of(&adapter);
         Ok(Device(Arc::new(Inner { device, queue, summary, slot, max_binding, state: Mutex::new(state) })))
@@ -137,32 +137,30 @@ impl Device {
         self.state().pool.trim();
     }
 
-    /// Seeds the device's random generator and restarts its stream.
+    /// Seeds the calling thread's random generator on this device and restarts its
+    /// stream. Each thread draws its own reproducible stream (see `rng_state`).
     pub fn manual_seed(&self, seed: u64) {
-        let mut s = self.state();
-        s.seed = seed;
-        s.rng_calls = 0;
+        self.set_rng_state((seed, 0));
     }
 
-    /// The generator's position: its seed and how many random ops have drawn from it.
+    /// The calling thread's generator position: its seed and how many random ops have
+    /// drawn from it ((0, 0) before any seed or draw).
     pub fn rng_state(&self) -> (u64, u64) {
-        let s = self.state();
-        (s.seed, s.rng_calls)
+        self.state().rng.get(&std::thread::current().id()).copied().unwrap_or((0, 0))
     }
 
-    /// Puts the generator back where `rng_state` found it, so a resumed run draws the
-    /// same numbers as an uninterrupted one.
-    pub fn set_rng_state(&self, (seed, calls): (u64, u64)) {
-        let mut s = self.state();
-        s.seed = seed;
-        s.rng_calls = calls;
+    /// Puts the calling thread's generator back where `rng_state` found it, so a resumed
+    /// run draws the same numbers as an uninterrupted one.
+    pub fn set_rng_state(&self, position: (u64, u64)) {
+        self.state().rng.insert(std::thread::current().id(), position);
     }
 
     /// The seed and a fresh stream number for one random op.
     pub(crate) fn next_rng_stream(&self) -> (u64, u64) {
         let mut s = self.state();
-        s.rng_calls += 1;
-        (s.seed, s.rng_calls - 1)
+        let (seed, calls) = s.rng.entry(std::thread::current().id()).or_insert((0, 0));
+        *calls += 1;
+        (*seed, *calls - 1)
     }
 
     /// A pooled buffer of at least `numel` f32 values. Its contents are undefined.

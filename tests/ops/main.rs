@@ -15,5 +15,6 @@ mod modules;
 mod optim;
 mod random;
 mod reduce;
+mod resume;
 mod shape;
 mod training;

@@ -93,6 +93,12 @@ pub struct TranslateOptions {
 /// Translates every image of `input` (a file or a folder) into `output`; returns the
 /// files written.
 pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
+    if o.crop_size > o.load_size {
+        return Err(Error::Invalid {
+            op: "translate",
+            msg: format!("--crop-size {} is larger than --load-size {}", o.crop_size, o.load_size),
+        });
+    }
     let net = o.generator.build(d)?;
     let tensors = load_any(&o.weights, None)?;
     net.load_state_dict(&tensors).map_err(|e| Error::File {
@@ -100,12 +106,6 @@ pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
         msg: format!("does not fit the generator {}: {e}", o.generator.flags()),
     })?;
     net.set_training(!o.eval);
-    if o.crop_size > o.load_size {
-        return Err(Error::Invalid {
-            op: "translate",
-            msg: format!("--crop-size {} is larger than --load-size {}", o.crop_size, o.load_size),
-        });
-    }
     std::fs::create_dir_all(&o.output)
         .map_err(|e| Error::File { path: o.output.display().to_string(), msg: e.to_string() })?;
     let mut written = Vec::new();
