@@ -4,8 +4,11 @@
 //! same kind, summed over a broadcast batch.
 
 use crate::error::{Error, Result};
-use crate::gpu::{shaders::MATMUL, Storage};
-use crate::ops::matmul_cpu::{entry_name, AMode, BMode, MATMUL_CPU, TILE_COLS, TILE_ROWS};
+use crate::gpu::{
+    shaders::{MATMUL, MATMUL_CPU},
+    Storage,
+};
+use crate::ops::matmul_cpu::{entry_name, AMode, BMode, TILE_COLS, TILE_ROWS};
 use crate::tensor::Tensor;
 
 /// Which kernel runs a product; the naive one is the test reference for the others.
@@ -118,7 +121,7 @@ fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> R
         };
         // Each kernel's tile of C per workgroup (columns, rows); see the shaders.
         let (family, entry, tile) = match (kernel, cpu) {
-            (_, Some((am, bm))) => (&*MATMUL_CPU, entry_name(am, bm), (TILE_COLS, TILE_ROWS)),
+            (_, Some((am, bm))) => (&MATMUL_CPU, entry_name(am, bm), (TILE_COLS, TILE_ROWS)),
             (MatmulKernel::Naive, _) => (&MATMUL, "matmul_naive", (16, 16)),
             _ => (&MATMUL, "matmul_blocked", (256, 8)),
         };

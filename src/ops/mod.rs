@@ -1,13 +1,17 @@
 //! Tensor ops, one module per kernel family with the same stem as its shader. Each module
-//! holds the forward launchers and, beside each, its gradient rule in tensor ops.
+//! holds the forward launchers and, beside each, its gradient rule in tensor ops. The
+//! `gen_*` modules write the committed, generated shaders of the CPU kernels.
 
 mod binary;
 pub mod conv2d;
-pub mod conv2d_cpu;
+mod conv2d_cpu;
 mod fill;
 mod gather;
+mod gen_conv2d_cpu;
+mod gen_matmul_cpu;
+pub mod gen_shaders;
 pub mod matmul;
-pub mod matmul_cpu;
+mod matmul_cpu;
 pub mod norm;
 pub mod pad;
 mod pool;

@@ -3,10 +3,8 @@
 
 use super::Geometry;
 use crate::error::Result;
-use crate::gpu::shaders::{Family, CONV2D};
-use crate::ops::conv2d_cpu::{
-    entries, pack_weight, tile_rows, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD, TILE_PIXELS,
-};
+use crate::gpu::shaders::{Family, CONV2D, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD};
+use crate::ops::conv2d_cpu::{entries, pack_weight, tile_rows, TILE_PIXELS};
 use crate::tensor::Tensor;
 use std::rc::Rc;
 
@@ -58,7 +56,7 @@ pub(super) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry)
     let (family, entry, groups) = if cpu {
         let g =
             [(geo.ho * geo.wo).div_ceil(TILE_PIXELS) as u32, geo.c_out.div_ceil(rows) as u32, geo.n as u32];
-        (&*CONV2D_CPU, entries(rows)[0], Some((g, 0)))
+        (&CONV2D_CPU, entries(rows)[0], Some((g, 0)))
     } else if geo.blocked() && geo.out_rows_share_group() {
         let g = [(geo.ho * geo.wo).div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, geo.n as u32];
         (&CONV2D, "conv2d_blocked", Some((g, 0)))
@@ -135,7 +133,7 @@ pub(super) fn conv_input_grad(
             geo.c_in.div_ceil(rows) as u32,
             (geo.n * sh * sw) as u32,
         ];
-        (&*CONV2D_CPU, entries(rows)[1], Some((g, 0)))
+        (&CONV2D_CPU, entries(rows)[1], Some((g, 0)))
     } else if geo.blocked() && fits {
         let g = [class_pixels.div_ceil(256) as u32, geo.c_in.div_ceil(8) as u32, (geo.n * sh * sw) as u32];
         (&CONV2D, "conv2d_input_grad_blocked", Some((g, 0)))
@@ -191,7 +189,7 @@ fn weight_grad_split_k(
     // core at a time, and every split costs a partial result to add.
     let (family, entry, tile_cols, tile_rows, wanted): (&Family, _, _, _, usize) = match kernel {
         WeightGradKernel::Blocked => (&CONV2D, "conv2d_weight_grad_blocked", 256, 8, 256),
-        WeightGradKernel::Cpu(rows) => (&*CONV2D_CPU_WEIGHT_GRAD, entries(rows)[2], TILE_PIXELS, rows, 16),
+        WeightGradKernel::Cpu(rows) => (&CONV2D_CPU_WEIGHT_GRAD, entries(rows)[2], TILE_PIXELS, rows, 16),
     };
     let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
     let tiles = cols.div_ceil(tile_cols) * geo.c_out.div_ceil(tile_rows);
