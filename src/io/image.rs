@@ -2,11 +2,12 @@
 //! normalised to [-1, 1]; outputs written back as ((x + 1) / 2 · 255) truncated to u8
 //! (`tensor2im`), one-channel outputs tiled to RGB.
 
+use super::resize::{resize, Filter};
 use super::{file_error, write_atomic};
 use crate::error::{Error, Result};
 use crate::gpu::Device;
 use crate::tensor::Tensor;
-use image::{imageops::FilterType, RgbImage};
+use image::RgbImage;
 use std::path::Path;
 
 /// Decodes an image as RGB, naming the file on failure.
@@ -20,13 +21,15 @@ pub fn read_rgb(path: &Path) -> Result<RgbImage> {
     Ok(img.to_rgb8())
 }
 
-/// Resizes with a bicubic filter (the references use PIL's bicubic) when the size differs.
+/// Resizes with PIL's bicubic filter, antialiased when shrinking, as the reference
+/// CycleGAN and pix2pix pipelines do (`transforms.Resize(..., Image.BICUBIC)`); the same
+/// size returns the image as it is. A zero target size or an empty source gives a black
+/// image of the requested size, never a panic; [`resize`] reports those as errors.
 pub fn resize_to(img: RgbImage, width: u32, height: u32) -> RgbImage {
     if img.dimensions() == (width, height) {
-        img
-    } else {
-        image::imageops::resize(&img, width, height, FilterType::CatmullRom)
+        return img;
     }
+    resize(&img, width, height, Filter::Bicubic).unwrap_or_else(|_| RgbImage::new(width, height))
 }
 
 /// An image as a [1, channels, h, w] tensor in [-1, 1]; one channel is PIL's

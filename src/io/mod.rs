@@ -5,6 +5,7 @@
 pub mod image;
 mod pickle;
 mod pth;
+pub mod resize;
 mod safetensors;
 mod zip;
 
