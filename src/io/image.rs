@@ -62,14 +62,15 @@ pub fn to_tensor(device: &Device, img: &RgbImage, channels: usize) -> Result<Ten
     Tensor::from_slice(device, &data, &[1, channels, h, w])
 }
 
-/// Writes a [1, c, h, w] or [c, h, w] tensor in [-1, 1] as a PNG (c = 1 or 3).
-pub fn save_png(path: &Path, t: &Tensor) -> Result<()> {
+/// A [1, c, h, w] or [c, h, w] tensor in [-1, 1] as an RGB image (c = 1 or 3; one channel
+/// is tiled to grey).
+pub fn to_rgb(t: &Tensor) -> Result<RgbImage> {
     let shape = t.shape();
     let (c, h, w) = match *shape {
         [1, c, h, w] | [c, h, w] if c == 1 || c == 3 => (c, h, w),
         _ => {
             return Err(Error::Rank {
-                op: "save_png",
+                op: "to_rgb",
                 expected: "[1, c, h, w] or [c, h, w] with c = 1 or 3".into(),
                 shape: shape.to_vec(),
             })
@@ -85,6 +86,12 @@ pub fn save_png(path: &Path, t: &Tensor) -> Result<()> {
             p.0[k] = ((v[src * h * w + i] + 1.0) / 2.0 * 255.0).clamp(0.0, 255.0) as u8;
         }
     }
+    Ok(img)
+}
+
+/// Writes a [1, c, h, w] or [c, h, w] tensor in [-1, 1] as a PNG (c = 1 or 3).
+pub fn save_png(path: &Path, t: &Tensor) -> Result<()> {
+    let img = to_rgb(t)?;
     let mut bytes = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .map_err(|e| file_error(path, e.to_string()))?;

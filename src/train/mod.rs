@@ -4,8 +4,12 @@
 //! at every epoch's end and on Ctrl-C, with everything an exact resume needs.
 
 pub mod checkpoint;
+mod font;
+pub mod grid;
 mod log;
 pub mod options;
+pub mod progress;
+mod raster;
 pub mod report;
 
 pub use options::RunOptions;
@@ -14,9 +18,8 @@ use crate::data::Loader;
 use crate::error::{Error, Result};
 use crate::gpu::Device;
 use crate::models::{GanModel, Length, Step};
-use crate::tensor::Tensor;
 use checkpoint::Counters;
-use std::time::Instant;
+use progress::Progress;
 
 /// What a run did: the last step's losses and the steps finished over the whole run.
 #[derive(Debug)]
@@ -43,16 +46,6 @@ impl Plan {
             1
         }
     }
-}
-
-/// Side-by-side images [n, c, h, w·k] of each row, the first image of the batch.
-fn save_grid(path: &std::path::Path, rows: &[Vec<(&'static str, Tensor)>]) -> Result<()> {
-    let mut strips = Vec::new();
-    for row in rows.iter().filter(|r| !r.is_empty()) {
-        let first: Vec<Tensor> = row.iter().map(|(_, t)| t.narrow(0, 0, 1)).collect::<Result<_>>()?;
-        strips.push(Tensor::concat(&first, 3)?);
-    }
-    crate::io::image::save_png(path, &Tensor::concat(&strips, 2)?)
 }
 
 /// Trains `model` on batches from `loader` (built at the position a resume needs) under
@@ -95,7 +88,28 @@ where
     checkpoint::save_options(&dir, command.trim(), options)?;
     let (mut log, mut history) = log::LossLog::open(&dir, resumed.map(|c| c.step))?;
     let display_freq = o.display_freq.unwrap_or(100);
-    let clock = Instant::now();
+    if start >= plan.total {
+        eprintln!("nothing to train: the run is {} steps long and {start} are done", plan.total);
+        return Ok(Outcome { losses: Vec::new(), steps: start, interrupted: false });
+    }
+    let nets: Vec<String> = model
+        .networks()
+        .iter()
+        .map(|(n, net)| format!("{n} {:.2}M", crate::nn::ModuleExt::parameter_count(*net) as f64 / 1e6))
+        .collect();
+    let summary = d.summary();
+    eprintln!(
+        "training {} on {} ({}): steps {}..{} ({} per epoch); parameters {}",
+        o.name,
+        summary.name,
+        summary.backend,
+        start + 1,
+        plan.total,
+        plan.per_epoch,
+        nets.join(", ")
+    );
+    let mut progress = Progress::new(plan.total, start, o.print_freq);
+    let last_epoch = plan.epoch(plan.total.saturating_sub(1));
     let mut losses = Vec::new();
     for index in start..plan.total {
         let epoch = plan.epoch(index);
@@ -115,14 +129,7 @@ where
         let lr = model.optimizers().first().map_or(0.0, |(_, opt)| opt.lr());
         log.append(done, epoch, lr, &named)?;
         history.push((done, named));
-        let rate = (done - start) as f64 / clock.elapsed().as_secs_f64();
-        let shown: Vec<String> = losses.iter().map(|(n, v)| format!("{n} {v:.3}")).collect();
-        eprint!(
-            "\rstep {done}/{} epoch {epoch} {rate:.2} steps/s ETA {:.0}s | {}   ",
-            plan.total,
-            (plan.total - done) as f64 / rate.max(1e-9),
-            shown.join(" ")
-        );
+        progress.update(done, plan.epochs.then_some((epoch, last_epoch)), &history[history.len() - 1].1);
         let counters = Counters {
             step: done,
             epoch_count,
@@ -131,12 +138,21 @@ where
         };
         if o.stop_requested() || o.stop_after == Some(done) {
             checkpoint::save(&dir, model, counters, None)?;
-            eprintln!("\nstopped after step {done}; saved the latest checkpoint in {} (resume with --continue-train)", dir.display());
+            progress.finish();
+            eprintln!(
+                "stopped after step {done}; saved the latest checkpoint in {} (resume with --continue-train)",
+                dir.display()
+            );
             return Ok(Outcome { losses, steps: done, interrupted: true });
         }
         if done.is_multiple_of(display_freq) {
-            save_grid(&images.join(format!("epoch{epoch:03}_step{done:07}.png")), &model.visuals())?;
-            report::plot(&history, &dir.join("web").join("loss.png"))?;
+            let rows: Vec<Vec<(String, crate::Tensor)>> = model
+                .visuals()
+                .into_iter()
+                .map(|row| row.into_iter().map(|(n, t)| Ok((n.to_string(), t.narrow(0, 0, 1)?))).collect())
+                .collect::<Result<_>>()?;
+            grid::save(&images.join(format!("epoch{epoch:03}_step{done:07}.png")), &rows)?;
+            report::plot_png(&history, &dir.join("web").join("loss.png"))?;
             report::html(&dir, &o.name, &history)?;
         }
         let epoch_end = plan.epochs && done.is_multiple_of(plan.per_epoch);
@@ -145,12 +161,8 @@ where
             checkpoint::save(&dir, model, counters, numbered)?;
         }
     }
-    if start >= plan.total {
-        eprintln!("nothing to train: the run is {} steps long and {start} are done", plan.total);
-        return Ok(Outcome { losses, steps: start, interrupted: false });
-    }
-    report::plot(&history, &dir.join("web").join("loss.png"))?;
+    progress.finish();
+    report::plot_png(&history, &dir.join("web").join("loss.png"))?;
     report::html(&dir, &o.name, &history)?;
-    eprintln!();
     Ok(Outcome { losses, steps: plan.total, interrupted: false })
 }

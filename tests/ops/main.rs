@@ -15,6 +15,7 @@ mod modules;
 mod optim;
 mod random;
 mod reduce;
+mod report;
 mod resume;
 mod shape;
 mod training;
