@@ -1,8 +1,11 @@
 //! Files: safetensors state dicts and PyTorch `.pth`/`.ckpt` checkpoints (a restricted
-//! unpickler over a stored-only zip reader). Everything is parsed with bounds checks: a
+//! unpickler over a stored-only zip reader, or over the legacy format's pickles). Files are
+//! told apart by content, never by extension. Everything is parsed with bounds checks: a
 //! malformed file is an error naming the file, never a panic.
 
+mod allow_list;
 pub mod image;
+mod legacy;
 mod pickle;
 mod pth;
 pub mod resize;
@@ -73,12 +76,55 @@ fn file_error(path: &std::path::Path, msg: impl Into<String>) -> Error {
     Error::File { path: path.display().to_string(), msg: msg.into() }
 }
 
+/// The kinds of file a checkpoint can be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Format {
+    /// `torch.save` since PyTorch 1.6: a zip archive.
+    Zip,
+    /// `torch.save` before 1.6 (or `_use_new_zipfile_serialization=False`): pickles in a row.
+    Legacy,
+    /// An 8-byte little-endian header length, then a JSON header.
+    Safetensors,
+}
+
+/// Tells a file's format from its first bytes; the error says what the file looks like.
+fn sniff(bytes: &[u8]) -> std::result::Result<Format, String> {
+    if bytes.starts_with(b"PK") {
+        Ok(Format::Zip)
+    } else if legacy::starts_with_magic(bytes) {
+        Ok(Format::Legacy)
+    } else if bytes.get(8) == Some(&b'{') {
+        Ok(Format::Safetensors)
+    } else {
+        Err(format!(
+            "is not a checkpoint: neither a torch.save file (zip or legacy) nor safetensors ({})",
+            describe(bytes)
+        ))
+    }
+}
+
+/// A few words on what an unrecognised file looks like.
+fn describe(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "the file is empty".into();
+    }
+    let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let looks = if bytes[0] == 0x80 {
+        "a pickle without torch.save's magic number?"
+    } else if bytes.iter().take(512).all(|&b| (b >= 0x20 && b != 0x7f) || b"\t\n\r".contains(&b)) {
+        "text?"
+    } else {
+        "unknown binary data"
+    };
+    format!("starts with bytes {}: {looks}", head.join(" "))
+}
+
 /// Reads the tensors of a `.safetensors` file or a `torch.save` checkpoint (told apart by
 /// content, not extension); for a checkpoint, `key` picks one top-level entry first.
 pub fn load_any(path: impl AsRef<std::path::Path>, key: Option<&str>) -> Result<NamedTensors> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e.to_string()))?;
-    if !bytes.starts_with(b"PK") {
+    if sniff(&bytes).map_err(|e| file_error(path, e))? == Format::Safetensors {
         if key.is_some() {
             return Err(file_error(
                 path,

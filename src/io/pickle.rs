@@ -1,86 +1,33 @@
 //! A restricted unpickler: it understands the opcodes and globals of a PyTorch state dict
 //! and refuses everything else. It never executes or imports anything: an allowed global
-//! becomes a marker that the few reductions below interpret as data.
+//! becomes a marker that the few calls in `allow_list` interpret as data. Every value is
+//! bounded: containers nest at most 64 deep, and memo copies and depth checks draw on
+//! budgets proportional to the pickle's length.
 
+use super::allow_list::{allowed, call, persistent_storage, Global, StorageType};
 use std::collections::HashMap;
 
 type R<T> = std::result::Result<T, String>;
-
-/// The storage element types a checkpoint may use, by their legacy class names.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum StorageType {
-    F32,
-    F64,
-    F16,
-    BF16,
-    I64,
-    I32,
-    I16,
-    I8,
-    U8,
-    Bool,
-}
-
-impl StorageType {
-    fn from_class(name: &str) -> Option<StorageType> {
-        Some(match name {
-            "FloatStorage" => StorageType::F32,
-            "DoubleStorage" => StorageType::F64,
-            "HalfStorage" => StorageType::F16,
-            "BFloat16Storage" => StorageType::BF16,
-            "LongStorage" => StorageType::I64,
-            "IntStorage" => StorageType::I32,
-            "ShortStorage" => StorageType::I16,
-            "CharStorage" => StorageType::I8,
-            "ByteStorage" => StorageType::U8,
-            "BoolStorage" => StorageType::Bool,
-            _ => return None,
-        })
-    }
-
-    pub fn size(self) -> usize {
-        match self {
-            StorageType::F64 | StorageType::I64 => 8,
-            StorageType::F32 | StorageType::I32 => 4,
-            StorageType::F16 | StorageType::BF16 | StorageType::I16 => 2,
-            StorageType::I8 | StorageType::U8 | StorageType::Bool => 1,
-        }
-    }
-}
-
-/// The only globals a checkpoint may name.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Global {
-    OrderedDict,
-    RebuildTensorV2,
-    RebuildTensor,
-    RebuildParameter,
-    Storage(StorageType),
-}
-
-fn allowed(module: &str, name: &str) -> R<Global> {
-    match (module, name) {
-        ("collections", "OrderedDict") => Ok(Global::OrderedDict),
-        ("torch._utils", "_rebuild_tensor_v2") => Ok(Global::RebuildTensorV2),
-        ("torch._utils", "_rebuild_tensor") => Ok(Global::RebuildTensor),
-        ("torch._utils", "_rebuild_parameter") => Ok(Global::RebuildParameter),
-        ("torch", class) => StorageType::from_class(class)
-            .map(Global::Storage)
-            .ok_or_else(|| format!("refuses the global torch.{class}: only state dicts of tensors can be loaded")),
-        _ => Err(format!(
-            "refuses the global {module}.{name}: only state dicts of tensors can be loaded (was a whole model or other object pickled?)"
-        )),
-    }
-}
 
 /// A tensor as the pickle describes it: a view into a storage.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct TensorSpec {
     pub dtype: StorageType,
     pub key: String,
+    /// A window of the storage (element offset, element count) that the tensor's offset
+    /// counts from: old legacy files share one storage between several such views.
+    pub window: Option<(usize, usize)>,
     pub offset: usize,
     pub size: Vec<usize>,
     pub stride: Vec<usize>,
+}
+
+/// A storage as a persistent id names it: its key, element type and element count.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct StorageRef {
+    pub key: String,
+    pub dtype: StorageType,
+    pub numel: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,28 +42,48 @@ pub(crate) enum Value {
     List(Vec<Value>),
     Dict(Vec<(Value, Value)>),
     Global(Global),
-    Storage { dtype: StorageType, key: String },
+    Storage { dtype: StorageType, key: String, window: Option<(usize, usize)> },
     Tensor(TensorSpec),
     Mark,
 }
+
+/// How deeply containers may nest: a state dict needs a handful of levels, and the limit
+/// keeps every recursive walk over a value (and its drop) far from the stack's end.
+const MAX_DEPTH: usize = 64;
 
 struct Machine<'a> {
     b: &'a [u8],
     at: usize,
     stack: Vec<Value>,
     memo: HashMap<u64, Value>,
+    /// Every storage the persistent ids named, in order.
+    storages: Vec<StorageRef>,
+    /// Values left to copy through the memo or DUP: each copy costs its node count, so a
+    /// small pickle cannot double a value into an allocation far beyond its own size.
+    copy_budget: usize,
+    /// Nodes left to visit in depth checks, so that a pickle which pops one large value
+    /// again and again cannot keep the checks busy for hours.
+    walk_budget: usize,
 }
 
-fn ints(v: &Value, what: &str) -> R<Vec<usize>> {
+/// A copy of a value for the memo or DUP, paid for from the copy budget.
+fn copy(budget: &mut usize, at: usize, v: Option<&Value>) -> R<Value> {
+    let v = v.ok_or_else(|| format!("nothing to copy at byte {at}"))?;
+    *budget = budget
+        .checked_sub(weigh(v).0)
+        .ok_or_else(|| format!("memo copies at byte {at} grow the pickle far beyond its size"))?;
+    Ok(v.clone())
+}
+
+/// The nodes of a value and how deeply its containers nest.
+fn weigh(v: &Value) -> (usize, usize) {
+    let items = |vs: &mut dyn Iterator<Item = &Value>| {
+        vs.map(weigh).fold((1, 1), |(n, d), (vn, vd)| (n + vn, d.max(vd + 1)))
+    };
     match v {
-        Value::Tuple(items) | Value::List(items) => items
-            .iter()
-            .map(|x| match x {
-                Value::Int(i) if *i >= 0 => Ok(*i as usize),
-                _ => Err(format!("{what} holds a non-negative integer, not {x:?}")),
-            })
-            .collect(),
-        _ => Err(format!("{what} is a tuple, not {v:?}")),
+        Value::Tuple(vs) | Value::List(vs) => items(&mut vs.iter()),
+        Value::Dict(kv) => items(&mut kv.iter().flat_map(|(k, v)| [k, v])),
+        _ => (1, 0),
     }
 }
 
@@ -148,18 +115,35 @@ impl<'a> Machine<'a> {
         self.at += end + 1;
         Ok(s)
     }
+    /// Every value leaves the stack through here on its way into a container, a call or
+    /// the result, so checking its depth here bounds the depth of every value.
+    fn shallow(&mut self, v: &Value) -> R<()> {
+        let (nodes, depth) = weigh(v);
+        if depth > MAX_DEPTH {
+            return Err(format!("containers nest deeper than {MAX_DEPTH} levels at byte {}", self.at));
+        }
+        self.walk_budget = self
+            .walk_budget
+            .checked_sub(nodes)
+            .ok_or_else(|| format!("the pickle revisits its values too often (at byte {})", self.at))?;
+        Ok(())
+    }
     fn pop(&mut self) -> R<Value> {
         match self.stack.pop() {
             Some(Value::Mark) | None => Err(format!("stack underflow at byte {}", self.at)),
-            Some(v) => Ok(v),
+            Some(v) => self.shallow(&v).map(|_| v),
         }
     }
     fn pop_mark(&mut self) -> R<Vec<Value>> {
         let pos = self.stack.iter().rposition(|v| *v == Value::Mark).ok_or("MARK missing")?;
         let items = self.stack.split_off(pos + 1);
         self.stack.pop();
+        for v in &items {
+            self.shallow(v)?;
+        }
         Ok(items)
     }
+
     fn top(&mut self) -> R<&mut Value> {
         self.stack.last_mut().ok_or_else(|| "empty stack".to_string())
     }
@@ -184,51 +168,6 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn reduce(&mut self, callable: Value, args: Value) -> R<Value> {
-        let Value::Global(g) = callable else { return Err(format!("cannot call {callable:?}")) };
-        let args = match args {
-            Value::Tuple(a) => a,
-            other => return Err(format!("call arguments are a tuple, not {other:?}")),
-        };
-        match g {
-            Global::OrderedDict if args.is_empty() => Ok(Value::Dict(Vec::new())),
-            Global::RebuildParameter => {
-                args.into_iter().next().ok_or_else(|| "empty _rebuild_parameter".to_string())
-            }
-            Global::RebuildTensorV2 | Global::RebuildTensor if args.len() >= 4 => {
-                let Value::Storage { dtype, key } = &args[0] else {
-                    return Err(format!("tensor storage expected, got {:?}", args[0]));
-                };
-                let Value::Int(offset) = args[1] else { return Err("storage offset is an integer".into()) };
-                let size = ints(&args[2], "a tensor size")?;
-                let stride = ints(&args[3], "a tensor stride")?;
-                if size.len() != stride.len() || offset < 0 {
-                    return Err(format!("tensor size {size:?} and stride {stride:?} disagree"));
-                }
-                Ok(Value::Tensor(TensorSpec {
-                    dtype: *dtype,
-                    key: key.clone(),
-                    offset: offset as usize,
-                    size,
-                    stride,
-                }))
-            }
-            g => Err(format!("unexpected call of {g:?} with {} arguments", args.len())),
-        }
-    }
-
-    fn persistent(&mut self, pid: Value) -> R<Value> {
-        let Value::Tuple(t) = pid else { return Err("persistent id is a tuple".into()) };
-        match t.as_slice() {
-            [Value::Str(kind), Value::Global(Global::Storage(dtype)), Value::Str(key), _, _]
-                if kind == "storage" =>
-            {
-                Ok(Value::Storage { dtype: *dtype, key: key.clone() })
-            }
-            other => Err(format!("unsupported persistent id {other:?}")),
-        }
-    }
-
     fn run(&mut self) -> R<Value> {
         loop {
             let op_at = self.at;
@@ -246,12 +185,15 @@ impl<'a> Machine<'a> {
                         b'r' => self.uint(4)?,
                         _ => self.memo.len() as u64,
                     };
-                    let v = self.stack.last().cloned().ok_or("memo of an empty stack")?;
+                    let v = copy(&mut self.copy_budget, op_at, self.stack.last())?;
                     self.memo.insert(key, v);
                 }
                 b'h' | b'j' => {
                     let key = self.uint(if op == b'h' { 1 } else { 4 })?;
-                    let v = self.memo.get(&key).cloned().ok_or_else(|| format!("memo key {key} missing"))?;
+                    if !self.memo.contains_key(&key) {
+                        return Err(format!("memo key {key} missing at byte {op_at}"));
+                    }
+                    let v = copy(&mut self.copy_budget, op_at, self.memo.get(&key))?;
                     self.stack.push(v);
                 }
                 b'c' => {
@@ -335,7 +277,7 @@ impl<'a> Machine<'a> {
                 b'R' | 0x81 => {
                     let args = self.pop()?;
                     let callable = self.pop()?;
-                    let v = self.reduce(callable, args)?;
+                    let v = call(callable, args)?;
                     self.stack.push(v);
                 }
                 // BUILD: object state such as a state dict's `_metadata`; data only, ignored.
@@ -359,13 +301,14 @@ impl<'a> Machine<'a> {
                 }
                 b'Q' => {
                     let pid = self.pop()?;
-                    let v = self.persistent(pid)?;
+                    let (storage, v) = persistent_storage(pid)?;
+                    self.storages.push(storage);
                     self.stack.push(v);
                 }
                 b'0' => drop(self.pop()?),
                 b'1' => drop(self.pop_mark()?),
                 b'2' => {
-                    let v = self.stack.last().cloned().ok_or("DUP of an empty stack")?;
+                    let v = copy(&mut self.copy_budget, op_at, self.stack.last())?;
                     self.stack.push(v);
                 }
                 b'.' => return self.pop(),
@@ -377,7 +320,29 @@ impl<'a> Machine<'a> {
     }
 }
 
-/// Unpickles `bytes` under the restrictions above.
-pub(crate) fn unpickle(bytes: &[u8]) -> R<Value> {
-    Machine { b: bytes, at: 0, stack: Vec::new(), memo: HashMap::new() }.run()
+/// One pickle read from the start of a byte slice.
+pub(crate) struct Unpickled {
+    pub value: Value,
+    /// The bytes it took, up to and including its STOP.
+    pub len: usize,
+    /// Every storage its persistent ids named, in order.
+    pub storages: Vec<StorageRef>,
+}
+
+/// Unpickles the pickle at the start of `bytes` under the restrictions above.
+pub(crate) fn unpickle(bytes: &[u8]) -> R<Unpickled> {
+    // A real pickle copies little: the memo keeps each tuple once, and strings and globals
+    // come back one node at a time. Each node is checked once per container around it.
+    let copy_budget = bytes.len().saturating_mul(16).saturating_add(1 << 16);
+    let mut m = Machine {
+        b: bytes,
+        at: 0,
+        stack: Vec::new(),
+        memo: HashMap::new(),
+        storages: Vec::new(),
+        copy_budget,
+        walk_budget: copy_budget.saturating_add(bytes.len()).saturating_mul(MAX_DEPTH),
+    };
+    let value = m.run()?;
+    Ok(Unpickled { value, len: m.at, storages: m.storages })
 }

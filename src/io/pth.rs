@@ -1,9 +1,10 @@
-//! PyTorch checkpoints (`torch.save` zip format): state dicts, possibly nested
+//! PyTorch checkpoints (`torch.save`, zip or legacy format): state dicts, possibly nested
 //! (`{generator: …, mapping_network: …}`, `{g: …, d: …, g_ema: […]}`).
 
-use super::pickle::{unpickle, StorageType, TensorSpec, Value};
+use super::allow_list::StorageType;
+use super::pickle::{unpickle, TensorSpec, Value};
 use super::zip::Zip;
-use super::{file_error, HostData, HostTensor, NamedTensors};
+use super::{file_error, legacy, sniff, Format, HostData, HostTensor, NamedTensors};
 use crate::error::Result;
 use std::path::Path;
 
@@ -67,15 +68,42 @@ fn element(dtype: StorageType, b: &[u8]) -> (Option<f32>, Option<i64>) {
     }
 }
 
-/// Reads a tensor view out of its storage, checking that every element lies inside it.
-fn materialise(zip: &Zip, spec: &TensorSpec) -> std::result::Result<HostTensor, String> {
-    let entry = zip
-        .find(&format!("data/{}", spec.key))
-        .ok_or_else(|| format!("storage {} is missing from the archive", spec.key))?;
-    let bytes = zip.data(entry);
+/// The most elements one tensor may hold: a stored tensor has at most as many elements as
+/// its file has bytes, unless it is a broadcast view (stride 0) of a few stored elements, for
+/// which a fixed allowance of 16 Mi elements remains.
+fn max_elements(file_len: usize) -> usize {
+    file_len.max(1 << 24)
+}
+
+/// Reads a tensor view out of its storage's bytes, checking that every element lies inside.
+fn materialise(
+    storage: &[u8],
+    spec: &TensorSpec,
+    file_len: usize,
+) -> std::result::Result<HostTensor, String> {
     let item = spec.dtype.size();
+    let bytes = match spec.window {
+        None => storage,
+        Some((at, n)) => at
+            .checked_add(n)
+            .and_then(|end| storage.get(at.checked_mul(item)?..end.checked_mul(item)?))
+            .ok_or_else(|| {
+                format!(
+                    "the view of {n} elements at {at} runs past the {} elements of storage {}",
+                    storage.len() / item,
+                    spec.key
+                )
+            })?,
+    };
     let available = bytes.len() / item;
-    let numel: usize = spec.size.iter().product();
+    let numel = spec
+        .size
+        .iter()
+        .try_fold(1usize, |acc, &s| acc.checked_mul(s))
+        .filter(|&n| n <= max_elements(file_len))
+        .ok_or_else(|| {
+            format!("a tensor of shape {:?} is too large for a file of {file_len} bytes", spec.size)
+        })?;
     if numel > 0 {
         let last = spec
             .size
@@ -112,9 +140,18 @@ fn materialise(zip: &Zip, spec: &TensorSpec) -> std::result::Result<HostTensor, 
     Ok(HostTensor { shape: spec.size.clone(), dtype: format!("{:?}", spec.dtype), data })
 }
 
-fn convert(zip: &Zip, v: Value) -> std::result::Result<Entry, String> {
+/// Finds a storage's bytes by its key.
+pub(crate) type FindStorage<'a> = dyn Fn(&str) -> Option<&'a [u8]> + 'a;
+
+/// Turns an unpickled checkpoint into entries, reading each tensor from its storage in a
+/// file of `file_len` bytes.
+pub(crate) fn convert(v: Value, find: &FindStorage, file_len: usize) -> std::result::Result<Entry, String> {
     Ok(match v {
-        Value::Tensor(spec) => Entry::Tensor(materialise(zip, &spec)?),
+        Value::Tensor(spec) => {
+            let bytes =
+                find(&spec.key).ok_or_else(|| format!("storage {} is missing from the file", spec.key))?;
+            Entry::Tensor(materialise(bytes, &spec, file_len)?)
+        }
         Value::Dict(items) => Entry::Dict(
             items
                 .into_iter()
@@ -124,12 +161,15 @@ fn convert(zip: &Zip, v: Value) -> std::result::Result<Entry, String> {
                         Value::Int(i) => i.to_string(),
                         other => return Err(format!("dict key {other:?} is not a string or integer")),
                     };
-                    Ok((key, convert(zip, v)?))
+                    Ok((key, convert(v, find, file_len)?))
                 })
                 .collect::<std::result::Result<_, String>>()?,
         ),
         Value::List(items) | Value::Tuple(items) => Entry::List(
-            items.into_iter().map(|v| convert(zip, v)).collect::<std::result::Result<_, String>>()?,
+            items
+                .into_iter()
+                .map(|v| convert(v, find, file_len))
+                .collect::<std::result::Result<_, String>>()?,
         ),
         Value::Int(i) => Entry::Other(i.to_string()),
         Value::Float(f) => Entry::Other(f.to_string()),
@@ -141,28 +181,35 @@ fn convert(zip: &Zip, v: Value) -> std::result::Result<Entry, String> {
 }
 
 impl Entry {
-    /// Parses a checkpoint held in memory; the error says what is malformed.
+    /// Parses a checkpoint held in memory, told apart by content: a `torch.save` file (zip
+    /// or legacy), or safetensors (a flat dict); the error says what is malformed.
     pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Entry, String> {
-        parse_pth(bytes)
+        match sniff(bytes)? {
+            Format::Zip => parse_zip(bytes),
+            Format::Legacy => legacy::parse(bytes),
+            Format::Safetensors => Ok(Entry::Dict(
+                super::parse_safetensors(bytes)?.into_iter().map(|(k, t)| (k, Entry::Tensor(t))).collect(),
+            )),
+        }
     }
 }
 
-fn parse_pth(bytes: &[u8]) -> std::result::Result<Entry, String> {
+fn parse_zip(bytes: &[u8]) -> std::result::Result<Entry, String> {
     let zip = Zip::parse(bytes)?;
     if let Some(order) = zip.find("byteorder") {
         if zip.data(order) != b"little" {
             return Err("big-endian checkpoints are not supported".into());
         }
     }
-    let pkl = zip.find("data.pkl").ok_or(
-        "no data.pkl in the archive: not a torch.save checkpoint (legacy non-zip files are not supported)",
-    )?;
-    convert(&zip, unpickle(zip.data(pkl))?)
+    let pkl = zip.find("data.pkl").ok_or("no data.pkl in the archive: not a torch.save checkpoint")?;
+    let find = |key: &str| zip.find(&format!("data/{key}")).map(|e| zip.data(e));
+    convert(unpickle(zip.data(pkl))?.value, &find, bytes.len())
 }
 
-/// Reads a `.pth`/`.ckpt` file written by `torch.save`.
+/// Reads a `.pth`/`.ckpt` file written by `torch.save` (either format; a safetensors file
+/// is read too, as a flat dict).
 pub fn load_pth(path: impl AsRef<Path>) -> Result<Entry> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e.to_string()))?;
-    parse_pth(&bytes).map_err(|e| file_error(path, e))
+    Entry::from_bytes(&bytes).map_err(|e| file_error(path, e))
 }

@@ -3,15 +3,20 @@
 Run from the repository root: python tests/reference/make_checkpoints.py
 Writes tests/fixtures/pth/*.pth and expected.safetensors, which holds every tensor the
 reader should find, named "<file>/<dotted name>" (floats as f32, integers as i64).
+Files named legacy_* are in torch.save's legacy (pre-1.6, non-zip) format.
 """
 
-import io
+import collections
 import os
 import pickle
+import struct
+import sys
+import types
 import zipfile
 
 import torch
 from safetensors.torch import save_file
+from torch.serialization import INT_SIZE, LONG_SIZE, SHORT_SIZE
 
 torch.manual_seed(0)
 DIR = os.path.join(os.path.dirname(__file__), "..", "fixtures", "pth")
@@ -32,8 +37,12 @@ def flatten(obj, prefix=""):
             yield from flatten(v, f"{prefix}.{i}" if prefix else str(i))
 
 
-def write(name, obj):
-    torch.save(obj, os.path.join(DIR, name))
+def write(name, obj, **save_args):
+    torch.save(obj, os.path.join(DIR, name), **save_args)
+    expect(name, obj)
+
+
+def expect(name, obj):
     for key, t in flatten(obj):
         t = t.detach()
         t = t.to(torch.int64) if not t.is_floating_point() else t.to(torch.float32)
@@ -126,6 +135,100 @@ GOLD["linear.x"], GOLD["linear.w"], GOLD["linear.out"] = xl, w, out.detach()
 gw, gb = torch.autograd.grad((out * w).sum(), [plain.weight, plain.bias])
 GOLD["linear.grad.weight"], GOLD["linear.grad.bias"] = gw, gb
 save_file({k: v.detach().contiguous().clone() for k, v in GOLD.items()}, os.path.join(DIR, "layers_expected.safetensors"))
+
+# ---- the legacy format: what torch.save wrote before PyTorch 1.6 ----
+torch.manual_seed(1)  # its own seed, so the files above keep their draws
+LEGACY = {"_use_new_zipfile_serialization": False}
+write("legacy_cyclegan.pth", small_net().state_dict(), **LEGACY)
+write("legacy_stargan2.ckpt", {
+    "generator": {"module." + k: v for k, v in small_net().state_dict().items()},
+    "mapping_network": torch.nn.Linear(4, 3).state_dict(),
+    "style_encoder": torch.nn.Linear(2, 2).state_dict(),
+}, **LEGACY)
+b = torch.randn(5, 4)
+write("legacy_views.pth", {"base": b, "t": b.t(), "row": b[3], "cols": b[:, 1:3], "strided": b[1::2, ::3],
+                           "flat": b.view(20)[7:18:5]}, **LEGACY)
+write("legacy_dtypes.pth", {
+    "f64": torch.randn(2, 3, dtype=torch.float64),
+    "f16": torch.randn(4).half(),
+    "bf16": torch.randn(3, 2).bfloat16(),
+    "i64": torch.tensor([-(2 ** 40), 7]),
+    "i32": torch.arange(-2, 3, dtype=torch.int32),
+    "i16": torch.tensor([-300, 300], dtype=torch.int16),
+    "i8": torch.tensor([-128, 127], dtype=torch.int8),
+    "u8": torch.arange(0, 250, 60, dtype=torch.uint8),
+    "flag": torch.tensor([False, True]),
+    "scalar": torch.tensor(-1.25),
+}, **LEGACY)
+# torch.save passes pickle_protocol through; from protocol 4 on, pickles are framed.
+write("legacy_protocol4.pth", torch.nn.Linear(3, 2).state_dict(), pickle_protocol=4, **LEGACY)
+
+# Python 2 pickled an OrderedDict as a call with its items, OrderedDict([[key, value], ...]);
+# a pickle module whose Pickler does the same stands in for Python 2 here.
+class Python2StylePickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if type(obj) is collections.OrderedDict:
+            return collections.OrderedDict, ([[k, v] for k, v in obj.items()],)
+        return NotImplemented
+
+
+python2_style = types.ModuleType("python2_style_pickle")
+python2_style.Pickler, python2_style.dump = Python2StylePickler, pickle.dump
+write("legacy_python2_style.pth", torch.nn.Linear(2, 3).state_dict(), pickle_module=python2_style, **LEGACY)
+
+# Before PyTorch 1.0 a storage could itself be a view (offset, length) of a larger one, and
+# files recorded it as the sixth item of the persistent id. Today's torch.save no longer
+# writes such views, so this file is put together by hand as _legacy_save did, and its
+# expected tensors are what torch.load makes of it.
+LEGACY_HEADER = b"".join(pickle.dumps(x, protocol=2) for x in [0x1950A86A20F9469CFC6C, 1001, {
+    "protocol_version": 1001, "little_endian": sys.byteorder == "little",
+    "type_sizes": {"short": SHORT_SIZE, "int": INT_SIZE, "long": LONG_SIZE}}])
+
+
+class StorageView:
+    def __init__(self, view):
+        self.view = view
+
+
+class ViewTensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, size, stride, False, collections.OrderedDict())
+
+    def __reduce__(self):
+        return torch._utils._rebuild_tensor_v2, self.args
+
+
+def write_storage_views(name, root, views):
+    """root: a float tensor, the one stored storage; views: {name: ((offset, length), offset, size, stride)}."""
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, StorageView):
+                window = (f"view{obj.view[0]}", *obj.view) if obj.view else None
+                return ("storage", torch.FloatStorage, "root", "cpu", root.numel(), window)
+            return None
+
+    obj = collections.OrderedDict(
+        (k, ViewTensor(StorageView(view), offset, size, stride)) for k, (view, offset, size, stride) in views.items())
+    with open(os.path.join(DIR, name), "wb") as f:
+        f.write(LEGACY_HEADER)
+        Pickler(f, protocol=2).dump(obj)
+        f.write(pickle.dumps(["root"], protocol=2))
+        f.write(struct.pack("<q", root.numel()) + root.numpy().astype("<f4").tobytes())
+
+
+root = torch.randn(12)
+write_storage_views("legacy_storage_views.pth", root, {
+    "whole": (None, 0, (3, 4), (4, 1)),
+    "head": ((2, 6), 1, (2, 2), (1, 2)),  # elements 3..6 of the root, transposed
+    "tail": ((8, 4), 0, (4,), (1,)),
+})
+expect("legacy_storage_views.pth", torch.load(os.path.join(DIR, "legacy_storage_views.pth")))
+# A view that runs past its storage's 12 elements: torch.load cannot read it either.
+write_storage_views("legacy_bad_view.pth", root, {"past": ((10, 4), 0, (4,), (1,))})
+
+# The os.system pickle again, this time as the object of a legacy file.
+with open(os.path.join(DIR, "legacy_evil.pth"), "wb") as f:
+    f.write(LEGACY_HEADER + evil + pickle.dumps([], protocol=2))
 
 save_file(EXPECTED, os.path.join(DIR, "expected.safetensors"))
 print(f"wrote {len(os.listdir(DIR))} files, {len(EXPECTED)} expected tensors")
