@@ -1,7 +1,10 @@
 //! CycleGAN/pix2pix networks: reference-layout checkpoints (torch.save) load strictly and
 //! give PyTorch's outputs; full-size parameter counts match the reference.
 
+use crate::common::temp;
 use crate::common::{assert_values, device, Tol};
+use crate::train::trainer::tiny;
+use gantry::data::synth::write_colors;
 use gantry::io::{load_pth, load_safetensors, HostData, HostTensor};
 use gantry::models::image2image::nets::{
     nlayer_discriminator, pixel_discriminator, resnet_generator, unet_generator, Net, NetConfig, NormKind,
@@ -159,4 +162,27 @@ fn translate_cli_matches_the_reference_pipeline() {
         assert!(worst <= 1, "{written}: pixels differ by up to {worst}");
     }
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn pixel_discriminators_and_channel_counts() {
+    let d = device();
+    let root = temp("netd");
+    let data = root.join("data");
+    write_colors(&data, 1, 36, 6).unwrap();
+    assert!(tiny(&root, &data, &["--netD", "pixel"])
+        .run(&d)
+        .unwrap()
+        .losses
+        .iter()
+        .all(|(_, v)| v.is_finite()));
+    // Gray A, colour B: the identity loss cannot compare them, as in the reference.
+    let err = tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1"]).run(&d).unwrap_err().to_string();
+    assert!(err.contains("--lambda-identity 0"), "{err}");
+    if let Err(e) =
+        tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1", "--lambda-identity", "0"]).run(&d)
+    {
+        panic!("gray A to colour B: {e}");
+    }
+    std::fs::remove_dir_all(&root).unwrap();
 }

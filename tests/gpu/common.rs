@@ -136,3 +136,10 @@ pub fn check_case(case: &str, inputs: usize, tol: Tol, f: impl Fn(&[Tensor]) -> 
         assert_close(&gg, &format!("{case}.gg{i}"), tol);
     }
 }
+
+/// A fresh folder under the system's temporary directory, unique to this process.
+pub fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gantry-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}

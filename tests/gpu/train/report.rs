@@ -105,7 +105,7 @@ fn grid_saves_a_png_that_reads_back_identical() {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gantry-report-{name}-{}", std::process::id()));
+    let dir = crate::common::temp(&format!("report-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -1,0 +1,8 @@
+//! Each model against its PyTorch reference: networks, losses, and training iterations
+//! through the shared `parity` helper.
+
+mod cyclegan;
+mod image2image;
+mod losses;
+pub mod parity;
+mod pix2pix;

@@ -1,0 +1,12 @@
+//! Kernels and their gradients against PyTorch goldens, one file per kernel family.
+
+mod conv;
+mod elementwise;
+mod errors;
+mod matmul;
+mod norm;
+mod pad;
+mod pool;
+mod random;
+mod reduce;
+mod shape;

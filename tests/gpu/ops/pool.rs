@@ -1,0 +1,31 @@
+//! Pooling, resampling and dropout against PyTorch.
+
+use crate::common::{check_case, EXACTISH};
+use gantry::Tensor;
+
+#[test]
+fn pooling_and_resampling() {
+    check_case("avg_pool2d", 1, EXACTISH, |x| x[0].avg_pool2d(2, 2));
+    check_case("adaptive_avg_pool2d", 1, EXACTISH, |x| x[0].adaptive_avg_pool2d(3, 4));
+    check_case("adaptive_avg_pool2d_1", 1, EXACTISH, |x| x[0].adaptive_avg_pool2d(1, 1));
+    check_case("upsample_nearest", 1, EXACTISH, |x| x[0].upsample_nearest(2));
+    check_case("resize_nearest", 1, EXACTISH, |x| x[0].resize_nearest(7, 4));
+    check_case("upsample_bilinear", 1, EXACTISH, |x| x[0].upsample_bilinear(2));
+    check_case("resize_bilinear", 1, EXACTISH, |x| x[0].resize_bilinear(7, 4));
+    check_case("glu", 1, EXACTISH, |x| x[0].glu(1));
+}
+
+#[test]
+fn dropout_is_seeded_scaled_and_off_in_eval() {
+    let d = gantry::Device::open().unwrap();
+    let x = Tensor::ones(&d, &[20_000]).unwrap();
+    d.manual_seed(11);
+    let a = x.dropout(0.25, true).unwrap().to_vec().unwrap();
+    d.manual_seed(11);
+    assert_eq!(x.dropout(0.25, true).unwrap().to_vec().unwrap(), a, "same seed, same mask");
+    assert!(a.iter().all(|&v| v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-6));
+    let dropped = a.iter().filter(|&&v| v == 0.0).count() as f64 / a.len() as f64;
+    assert!((dropped - 0.25).abs() < 0.02, "dropped fraction {dropped}");
+    assert_eq!(x.dropout(0.25, false).unwrap().to_vec().unwrap(), vec![1.0; 20_000]);
+    assert!(x.dropout(1.0, true).is_err());
+}
