@@ -100,7 +100,7 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
 /// The README's main command learns: the built-in CycleGAN run (resnet_6blocks, ngf 16,
 /// 32-pixel crops, 2 + 2 epochs of 64 images) turns most shape pixels of the test images
 /// cool while keeping most of the background grey. Several minutes on lavapipe, so
-/// ignored in CI: `cargo test --release --test ops -- --ignored demo`.
+/// ignored in CI: `cargo test --release --test gpu -- --ignored demo`.
 #[test]
 #[ignore]
 fn demo_translation_is_learned() {
