@@ -3,6 +3,7 @@
 //! generator where a reference's data split depends on it.
 
 pub mod aligned;
+pub mod celeba;
 pub mod loader;
 pub mod python_random;
 pub mod rng;
