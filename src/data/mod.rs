@@ -1,8 +1,12 @@
 //! Datasets: one small file per reference layout, each with its own batch type; the
-//! shared transforms, background loader thread and host random generator.
+//! shared transforms, background loader thread and host random generator, and CPython's
+//! generator where a reference's data split depends on it.
 
 pub mod aligned;
+pub mod celeba;
+pub mod image_folder;
 pub mod loader;
+pub mod python_random;
 pub mod rng;
 pub mod synth;
 pub mod transforms;

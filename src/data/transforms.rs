@@ -1,10 +1,14 @@
-//! How an image becomes a tensor's values, as the reference's `get_transform` does it:
-//! the `--preprocess` mode at randomly drawn positions, an optional horizontal flip, and
-//! the conversion to CHW values in [-1, 1] (one channel is PIL's luma).
+//! How an image becomes a tensor's values. CycleGAN and pix2pix, as the reference's
+//! `get_transform` does it: the `--preprocess` mode at randomly drawn positions, an
+//! optional horizontal flip, and the conversion to CHW values in [-1, 1] (one channel is
+//! PIL's luma). StarGAN v1: [`CenterCropResize`].
 
 use super::rng::HostRng;
-use crate::io::image::resize_to;
+use crate::error::{Error, Result};
+use crate::io::image::{read_rgb, resize_to};
+use crate::io::resize::{resize, Filter};
 use image::RgbImage;
+use std::path::Path;
 
 /// `--preprocess`, with the reference's size rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -121,4 +125,83 @@ pub fn transform(img: RgbImage, p: &Preprocess, at: Draw) -> std::result::Result
         }
     }
     Ok((out, [h, w]))
+}
+
+/// StarGAN v1's transform (`data_loader.get_loader`): in training a random horizontal
+/// flip, then torchvision's `CenterCrop(crop)`, `Resize(image_size)` with PIL's bilinear
+/// filter, `ToTensor` and `Normalize(0.5, 0.5)`; in testing the same without the flip. The
+/// flip comes before the crop, which matters when the crop is off centre by half a pixel.
+/// A crop larger than the image is not an error: as torchvision does, the short sides are
+/// padded with black first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CenterCropResize {
+    crop: u32,
+    image_size: u32,
+    flip: bool,
+}
+
+impl CenterCropResize {
+    /// The transform for a `crop` (`--celeba-crop-size` 178, `--rafd-crop-size` 256) and
+    /// an `image_size` (128); `flip` for training. Errors when either size is 0.
+    pub fn new(crop: u32, image_size: u32, flip: bool) -> Result<CenterCropResize> {
+        if crop == 0 || image_size == 0 {
+            let msg = format!("the crop size ({crop}) and --image-size ({image_size}) must be at least 1");
+            return Err(Error::Invalid { op: "stargan transform", msg });
+        }
+        Ok(CenterCropResize { crop, image_size, flip })
+    }
+
+    /// Whether to flip the next image: one draw of `rng` in training, none in testing.
+    pub fn draw_flip(&self, rng: &mut HostRng) -> bool {
+        self.flip && rng.below(2) == 1
+    }
+
+    /// The transform with the flip decided: CHW values in [-1, 1], image_size square.
+    pub fn apply(&self, img: &RgbImage, flip: bool) -> Prepared {
+        let cropped = if flip {
+            center_crop(&image::imageops::flip_horizontal(img), self.crop)
+        } else {
+            center_crop(img, self.crop)
+        };
+        let size = self.image_size;
+        let img = resize(&cropped, size, size, Filter::Bilinear)
+            .expect("both sizes are at least 1 (checked by new)");
+        let n = size as usize;
+        let mut out = vec![0f32; 3 * n * n];
+        for (x, y, px) in img.enumerate_pixels() {
+            for (c, v) in px.0.into_iter().enumerate() {
+                // ToTensor, then Normalize: in float32, the operations torch performs.
+                out[(c * n + y as usize) * n + x as usize] = (f32::from(v) / 255.0 - 0.5) / 0.5;
+            }
+        }
+        (out, [n, n])
+    }
+
+    /// Reads the image at `path` and transforms it, the flip drawn from `rng`; a file that
+    /// cannot be read is named in the error.
+    pub fn load(&self, path: &Path, rng: &mut HostRng) -> Result<Prepared> {
+        let img = read_rgb(path)?;
+        Ok(self.apply(&img, self.draw_flip(rng)))
+    }
+}
+
+/// torchvision's `CenterCrop(size)` of a PIL image. A side shorter than the crop is first
+/// padded with black, (size - side) / 2 before it (rounded down) and the rest after; then
+/// the crop starts at round((side - size) / 2) on each axis, with Python's round (half to
+/// even: offsets 4.5 and 5.5 both become even).
+fn center_crop(img: &RgbImage, size: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (pad_w, pad_h) = (size.saturating_sub(w), size.saturating_sub(h));
+    let padded;
+    let img = if pad_w > 0 || pad_h > 0 {
+        let mut canvas = RgbImage::new(w + pad_w, h + pad_h);
+        image::imageops::replace(&mut canvas, img, i64::from(pad_w / 2), i64::from(pad_h / 2));
+        padded = canvas;
+        &padded
+    } else {
+        img
+    };
+    let offset = |side: u32| (f64::from(side - size) / 2.0).round_ties_even() as u32;
+    let (w, h) = img.dimensions();
+    image::imageops::crop_imm(img, offset(w), offset(h), size, size).to_image()
 }
