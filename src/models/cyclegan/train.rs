@@ -7,7 +7,7 @@ use crate::data::synth::{translation_score, write_colors};
 use crate::data::unaligned::UnalignedLoader;
 use crate::error::{Error, Result};
 use crate::gpu::Device;
-use crate::models::image2image::args::{positive, value_name, DataArgs, NetArgs};
+use crate::models::image2image::args::{positive, recorded_common, value_name, DataArgs, NetArgs};
 use crate::models::image2image::{init_normal, GeneratorOptions, NetG, NormKind};
 use crate::models::losses::GanMode;
 use crate::train::RunOptions;
@@ -140,21 +140,8 @@ impl TrainArgs {
     fn recorded(&self, root: &std::path::Path) -> Vec<(String, String)> {
         let (g, o, p) = (self.generator(), self.model_options(), self.data.preprocess((36, 32)));
         let disc = self.nets.discriminator(self.builtin());
-        [
-            ("dataroot", root.display().to_string()),
-            ("netG", value_name(&g.net_g)),
-            ("ngf", g.ngf.to_string()),
-            ("netD", value_name(&disc.net_d)),
-            ("ndf", disc.ndf.to_string()),
-            ("n_layers_D", disc.n_layers.to_string()),
-            ("norm", value_name(&g.norm)),
-            ("input_nc", g.input_nc.to_string()),
-            ("output_nc", g.output_nc.to_string()),
-            ("preprocess", value_name(&p.mode)),
-            ("load_size", p.load_size.to_string()),
-            ("crop_size", p.crop_size.to_string()),
-            ("no_flip", (!p.flip).to_string()),
-            ("batch_size", self.data.batch_size.to_string()),
+        let mut recorded = recorded_common(root, &g, &disc, &p, self.data.batch_size);
+        let own = [
             ("n_epochs", o.n_epochs.to_string()),
             ("n_epochs_decay", o.n_epochs_decay.to_string()),
             ("lambda_A", o.lambda_a.to_string()),
@@ -166,10 +153,9 @@ impl TrainArgs {
             ("lr", o.lr.to_string()),
             ("beta1", o.beta1.to_string()),
             ("seed", self.run.seed.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ];
+        recorded.extend(own.into_iter().map(|(k, v)| (k.to_string(), v)));
+        recorded
     }
 
     /// Trains; on the built-in set, then scores the translation of the test images.

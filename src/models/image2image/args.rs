@@ -110,3 +110,33 @@ impl NetArgs {
         }
     }
 }
+
+/// What `train_opt.txt` records of the options CycleGAN and pix2pix share, in the
+/// reference's names; each model appends its own.
+pub fn recorded_common(
+    root: &std::path::Path,
+    g: &super::GeneratorOptions,
+    disc: &DiscriminatorOptions,
+    p: &Preprocess,
+    batch_size: usize,
+) -> Vec<(String, String)> {
+    [
+        ("dataroot", root.display().to_string()),
+        ("netG", value_name(&g.net_g)),
+        ("ngf", g.ngf.to_string()),
+        ("netD", value_name(&disc.net_d)),
+        ("ndf", disc.ndf.to_string()),
+        ("n_layers_D", disc.n_layers.to_string()),
+        ("norm", value_name(&g.norm)),
+        ("input_nc", g.input_nc.to_string()),
+        ("output_nc", g.output_nc.to_string()),
+        ("preprocess", value_name(&p.mode)),
+        ("load_size", p.load_size.to_string()),
+        ("crop_size", p.crop_size.to_string()),
+        ("no_flip", (!p.flip).to_string()),
+        ("batch_size", batch_size.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

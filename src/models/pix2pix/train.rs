@@ -7,7 +7,7 @@ use crate::data::aligned::AlignedLoader;
 use crate::data::synth::write_pairs;
 use crate::error::Result;
 use crate::gpu::Device;
-use crate::models::image2image::args::{value_name, DataArgs, NetArgs};
+use crate::models::image2image::args::{recorded_common, value_name, DataArgs, NetArgs};
 use crate::models::image2image::{init_normal, GeneratorOptions, NetG, NormKind};
 use crate::models::losses::GanMode;
 use crate::train::RunOptions;
@@ -119,23 +119,10 @@ impl TrainArgs {
     fn recorded(&self, root: &Path) -> Vec<(String, String)> {
         let (g, o, p) = (self.generator(), self.model_options(), self.data.preprocess(BUILTIN_SIZES));
         let disc = self.nets.discriminator(self.builtin());
-        [
-            ("dataroot", root.display().to_string()),
+        let mut recorded = recorded_common(root, &g, &disc, &p, self.data.batch_size);
+        let own = [
             ("direction", value_name(&self.direction)),
-            ("netG", value_name(&g.net_g)),
-            ("ngf", g.ngf.to_string()),
             ("no_dropout", (!g.dropout).to_string()),
-            ("netD", value_name(&disc.net_d)),
-            ("ndf", disc.ndf.to_string()),
-            ("n_layers_D", disc.n_layers.to_string()),
-            ("norm", value_name(&g.norm)),
-            ("input_nc", g.input_nc.to_string()),
-            ("output_nc", g.output_nc.to_string()),
-            ("preprocess", value_name(&p.mode)),
-            ("load_size", p.load_size.to_string()),
-            ("crop_size", p.crop_size.to_string()),
-            ("no_flip", (!p.flip).to_string()),
-            ("batch_size", self.data.batch_size.to_string()),
             ("n_epochs", o.n_epochs.to_string()),
             ("n_epochs_decay", o.n_epochs_decay.to_string()),
             ("lambda_L1", o.lambda_l1.to_string()),
@@ -143,10 +130,9 @@ impl TrainArgs {
             ("lr", o.lr.to_string()),
             ("beta1", o.beta1.to_string()),
             ("seed", self.run.seed.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ];
+        recorded.extend(own.into_iter().map(|(k, v)| (k.to_string(), v)));
+        recorded
     }
 
     /// Trains; on the built-in set, then reports the L1 distance to the true scenes.
