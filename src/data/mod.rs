@@ -5,6 +5,7 @@
 pub mod aligned;
 pub mod celeba;
 pub mod image_folder;
+pub mod labelled;
 pub mod loader;
 pub mod python_random;
 pub mod rng;

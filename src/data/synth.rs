@@ -14,13 +14,25 @@ const BACKGROUND: [u8; 3] = [128, 128, 128];
 
 /// One scene of `size` pixels in the warm (`cool` false) or cool palette.
 fn scene(rng: &mut HostRng, size: u32, cool: bool) -> RgbImage {
+    if cool {
+        painted(rng, size, 2, 0)
+    } else {
+        painted(rng, size, 0, 2)
+    }
+}
+
+/// One scene whose shapes have channel `strong` high and channel `weak` low (the third in
+/// between): (0, 2) is the warm palette, (2, 0) the cool one.
+fn painted(rng: &mut HostRng, size: u32, strong_channel: usize, weak_channel: usize) -> RgbImage {
     let mut img = RgbImage::from_pixel(size, size, Rgb(BACKGROUND));
     let s = f64::from(size);
     for _ in 0..1 + (rng.uniform() * 3.0) as usize {
         let strong = rng.range(170.0, 250.0) as u8;
         let weak = rng.range(10.0, 70.0) as u8;
         let mid = rng.range(30.0, 150.0) as u8;
-        let colour = if cool { Rgb([weak, mid, strong]) } else { Rgb([strong, mid, weak]) };
+        let mut colour = Rgb([mid; 3]);
+        colour.0[strong_channel] = strong;
+        colour.0[weak_channel] = weak;
         let (cx, cy, r) = (rng.range(0.15, 0.85) * s, rng.range(0.15, 0.85) * s, rng.range(0.08, 0.25) * s);
         let bar = rng.uniform() < 0.4;
         for (x, y, p) in img.enumerate_pixels_mut() {
@@ -83,6 +95,38 @@ pub fn write_pairs(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// The classes of the `classes` dataset, in ImageFolder order, and the channel each one's
+/// shapes are strongest in.
+pub const CLASSES: [(&str, usize); 3] = [("blue", 2), ("green", 1), ("red", 0)];
+
+/// Writes the `classes` dataset for StarGAN, one folder per class as torchvision's
+/// ImageFolder reads it: train/<class>/ (`n` images each) and test/<class>/ (`n / 4`),
+/// scenes whose shapes are painted mostly blue, green or red.
+pub fn write_classes(out: &Path, n: usize, size: u32, seed: u64) -> Result<()> {
+    let mut rng = HostRng::new(seed.max(1) ^ 0x3C6E_F372_FE94_F82B);
+    for (split, count) in [("train", n), ("test", n.div_ceil(4))] {
+        for (class, channel) in CLASSES {
+            let folder = out.join(split).join(class);
+            std::fs::create_dir_all(&folder)
+                .map_err(|e| Error::File { path: folder.display().to_string(), msg: e.to_string() })?;
+            for i in 0..count {
+                let path = folder.join(format!("{i:04}.png"));
+                painted(&mut rng, size, channel, (channel + 1) % 3)
+                    .save(&path)
+                    .map_err(|e| Error::File { path: path.display().to_string(), msg: e.to_string() })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How well `output` recolours the scene `input` into the class whose shapes are
+/// strongest in `channel`: the share of the input's shape pixels that came out off-grey
+/// with that channel highest, and the share of its background that stayed grey.
+pub fn recolour_score(input: &RgbImage, output: &RgbImage, channel: usize) -> (f32, f32) {
+    score_by(input, output, |p| off_grey(p) && (0..3).all(|c| c == channel || p.0[c] < p.0[channel]))
+}
+
 fn off_grey(p: &Rgb<u8>) -> bool {
     let [r, g, b] = p.0.map(i32::from);
     (r - 128).abs() + (g - 128).abs() + (b - 128).abs() > 60
@@ -97,11 +141,17 @@ fn cool(p: &Rgb<u8>) -> bool {
 /// background pixels, those that stayed grey. A perfect translation scores (1, 1); the
 /// input itself scores (0, 1); noise scores low on the second.
 pub fn translation_score(input: &RgbImage, output: &RgbImage) -> (f32, f32) {
+    score_by(input, output, cool)
+}
+
+/// Shares of the input's shape pixels whose output passes `good`, and of its background
+/// pixels that stayed grey.
+fn score_by(input: &RgbImage, output: &RgbImage, good: impl Fn(&Rgb<u8>) -> bool) -> (f32, f32) {
     let (mut shape, mut shape_ok, mut back, mut back_ok) = (0u32, 0u32, 0u32, 0u32);
     for (i, o) in input.pixels().zip(output.pixels()) {
         if off_grey(i) {
             shape += 1;
-            shape_ok += u32::from(cool(o));
+            shape_ok += u32::from(good(o));
         } else {
             back += 1;
             back_ok += u32::from(!off_grey(o));
