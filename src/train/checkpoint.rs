@@ -74,12 +74,17 @@ pub fn save<M: GanModel>(dir: &Path, model: &mut M, c: Counters, numbered: Optio
     save_host_safetensors(dir.join(STATE), &state)
 }
 
-/// The network file for `label` (`latest` or an epoch): ours, or the reference's `.pth`.
+/// The network file for `label` (`latest`, an epoch or a step): ours, the CycleGAN
+/// reference's `<label>_net_<name>.pth`, or StarGAN's `<step>-<name>.ckpt`.
 fn network_file(dir: &Path, label: &str, name: &str) -> Option<PathBuf> {
-    ["safetensors", "pth"]
-        .iter()
-        .map(|ext| dir.join(format!("{label}_net_{name}.{ext}")))
-        .find(|p| p.is_file())
+    [
+        format!("{label}_net_{name}.safetensors"),
+        format!("{label}_net_{name}.pth"),
+        format!("{label}-{name}.ckpt"),
+    ]
+    .iter()
+    .map(|file| dir.join(file))
+    .find(|p| p.is_file())
 }
 
 /// Loads every network of `label` into the model; the error lists the missing files.
@@ -88,7 +93,7 @@ fn load_networks<M: GanModel>(dir: &Path, label: &str, model: &M) -> Result<()> 
     let missing: Vec<String> = nets
         .iter()
         .filter(|(name, _)| network_file(dir, label, name).is_none())
-        .map(|(name, _)| format!("{label}_net_{name}.safetensors (or .pth)"))
+        .map(|(name, _)| format!("{label}_net_{name}.safetensors (or .pth, or {label}-{name}.ckpt)"))
         .collect();
     if !missing.is_empty() {
         return Err(Error::File {
@@ -129,7 +134,7 @@ pub fn resume<M: GanModel>(
         if label != "latest" && label.parse::<usize>().is_err() {
             return Err(Error::Invalid {
                 op: "--epoch",
-                msg: format!("{label:?} is not latest or an epoch number"),
+                msg: format!("{label:?} is not latest or an epoch (or step) number"),
             });
         }
         load_networks(dir, label, model)?;

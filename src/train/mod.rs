@@ -66,10 +66,22 @@ where
     std::fs::create_dir_all(&images)
         .map_err(|e| Error::File { path: images.display().to_string(), msg: e.to_string() })?;
     let resumed = if o.continue_train { checkpoint::resume(&dir, &o.epoch, model, d)? } else { None };
-    let start = resumed.map_or(0, |c| c.step);
+    let counted_in_steps = matches!(model.length(), Length::Steps(_));
+    let start = match resumed {
+        Some(c) => c.step,
+        // Network files of step N alone: a step-counted run goes on from step N, as
+        // StarGAN's --resume_iters does.
+        None if o.continue_train && counted_in_steps => o.epoch.parse().unwrap_or(0),
+        None => 0,
+    };
     if let Some(c) = resumed {
         d.set_rng_state(c.device_rng);
         eprintln!("resuming {} after step {start}", o.name);
+    } else if o.continue_train && counted_in_steps {
+        eprintln!(
+            "continuing {} from its {} networks with fresh optimizers, after step {start}",
+            o.name, o.epoch
+        );
     } else if o.continue_train {
         eprintln!(
             "continuing {} from its {} networks with fresh optimizers, at epoch {}",
@@ -156,8 +168,15 @@ where
             report::html(&dir, &o.name, &history)?;
         }
         let epoch_end = plan.epochs && done.is_multiple_of(plan.per_epoch);
-        if epoch_end || done.is_multiple_of(o.save_latest_freq) || done == plan.total {
-            let numbered = (epoch_end && epoch.is_multiple_of(o.save_epoch_freq)).then_some(epoch);
+        let save_step = done.is_multiple_of(o.save_latest_freq);
+        if epoch_end || save_step || done == plan.total {
+            // Numbered copies: every --save-epoch-freq epochs, or for a model counted in
+            // steps at every save (`<step>_net_G`, as StarGAN's `<step>-G.ckpt`).
+            let numbered = if plan.epochs {
+                (epoch_end && epoch.is_multiple_of(o.save_epoch_freq)).then_some(epoch)
+            } else {
+                Some(done)
+            };
             checkpoint::save(&dir, model, counters, numbered)?;
         }
     }

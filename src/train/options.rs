@@ -21,7 +21,8 @@ pub struct RunOptions {
     /// (<epoch>_net_<name>.safetensors or the reference's .pth) with fresh optimizers.
     #[arg(long)]
     pub continue_train: bool,
-    /// Which networks --continue-train loads: latest, or an epoch number.
+    /// Which networks --continue-train loads: latest, or an epoch number (a step number for
+    /// models counted in steps, which then go on from that step, as StarGAN's --resume_iters).
     #[arg(long, default_value = "latest")]
     pub epoch: String,
     /// The epoch label to count from when continuing from network files alone.
