@@ -6,5 +6,6 @@ pub mod cyclegan;
 pub mod image2image;
 pub mod losses;
 pub mod pix2pix;
+pub mod stargan;
 
 pub use contract::{GanModel, Length, Step, Visuals};

@@ -24,11 +24,20 @@ pub trait Module {
     /// Switches train or eval mode (norms, dropout, spectral norm). Default: no state.
     fn set_training(&self, _on: bool) {}
 
-    /// Whether a key this module does not have may be skipped when loading: older PyTorch
-    /// saved running statistics for InstanceNorm layers that track none, and the reference
-    /// loader drops them. Containers pass the question to the child the key names.
+    /// Whether a key may be absent on one side when loading, as PyTorch's own loader lets it
+    /// be: older PyTorch saved running statistics for InstanceNorm layers that track none
+    /// (skipped when the module lacks them), and PyTorch before 0.4.1 saved no
+    /// `num_batches_tracked` (the module keeps its own count when the file lacks it).
+    /// Containers pass the question to the child the key names.
     fn ignores_legacy_key(&self, _name: &str) -> bool {
         false
+    }
+
+    /// A check of a file's tensors before the key-by-key comparison, for a mismatch that a
+    /// list of shapes would not explain (StarGAN's discriminator names the image size a
+    /// checkpoint was trained for). Default: nothing to check.
+    fn check_state_dict(&self, _tensors: &NamedTensors) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -82,10 +91,12 @@ pub trait ModuleExt: Module {
     /// Copies values in by name. Every missing, unexpected or mis-shaped key is reported
     /// in one error, naming both shapes; nothing is changed unless all keys fit.
     fn load_state_dict(&self, tensors: &NamedTensors) -> Result<()> {
+        self.check_state_dict(tensors)?;
         let own = self.state_dict();
         let mut problems = Vec::new();
         for (name, t) in &own {
             match tensors.iter().find(|(n, _)| n == name) {
+                None if self.ignores_legacy_key(name) => {}
                 None => problems.push(format!("missing {name} {:?}", t.shape())),
                 Some((_, h)) if h.shape != t.shape() => problems.push(format!(
                     "{name}: the file has shape {:?}, the model {:?}",
@@ -105,8 +116,10 @@ pub trait ModuleExt: Module {
         }
         no_grad(|| {
             for (name, t) in &own {
-                let (_, h) = tensors.iter().find(|(n, _)| n == name).expect("checked above");
-                t.assign(&h.to_tensor(t.device())?)?;
+                // A key absent from the file passed the check above as legacy: keep ours.
+                if let Some((_, h)) = tensors.iter().find(|(n, _)| n == name) {
+                    t.assign(&h.to_tensor(t.device())?)?;
+                }
             }
             Ok(())
         })

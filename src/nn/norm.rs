@@ -84,9 +84,12 @@ impl Module for Norm {
         self.training.set(on);
     }
     fn ignores_legacy_key(&self, name: &str) -> bool {
-        !self.batch
-            && !self.config.track_running_stats
-            && matches!(name, "running_mean" | "running_var" | "num_batches_tracked")
+        if self.config.track_running_stats {
+            // Missing from files saved before PyTorch 0.4.1 (the released StarGAN models).
+            name == "num_batches_tracked"
+        } else {
+            !self.batch && matches!(name, "running_mean" | "running_var" | "num_batches_tracked")
+        }
     }
 }
 
@@ -97,7 +100,8 @@ impl Layer for Norm {
             (Some(mean), Some(var)) => Some(RunningStats { mean, var, momentum: self.config.momentum }),
             _ => None,
         };
-        if let (true, Some(count)) = (training, &self.num_batches_tracked) {
+        // PyTorch counts batches in BatchNorm only; InstanceNorm leaves its counter at 0.
+        if let (true, true, Some(count)) = (training, self.batch, &self.num_batches_tracked) {
             crate::autograd::no_grad(|| count.assign(&count.add_scalar(1.0)?))?;
         }
         let (w, b, eps) = (self.weight.as_ref(), self.bias.as_ref(), self.config.eps);

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Deep stacks of convolutions and norms in f32.
-const NETS: Tol = Tol { atol: 2e-4, rtol: 2e-4 };
+pub const NETS: Tol = Tol { atol: 2e-4, rtol: 2e-4 };
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cyclegan")

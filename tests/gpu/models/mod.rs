@@ -6,3 +6,4 @@ mod image2image;
 mod losses;
 pub mod parity;
 mod pix2pix;
+mod stargan;
