@@ -98,7 +98,7 @@ fn load_networks<M: GanModel>(dir: &Path, label: &str, model: &M) -> Result<()> 
     if !missing.is_empty() {
         return Err(Error::File {
             path: dir.display().to_string(),
-            msg: format!("--continue-train needs {}; it is missing", missing.join(", ")),
+            msg: format!("continuing this run needs {}; it is missing", missing.join(", ")),
         });
     }
     for (name, net) in nets {
@@ -106,9 +106,7 @@ fn load_networks<M: GanModel>(dir: &Path, label: &str, model: &M) -> Result<()> 
         let tensors = load_any(&path, None)?;
         net.load_state_dict(&tensors).map_err(|e| Error::File {
             path: path.display().to_string(),
-            msg: format!(
-                "does not fit the network this run builds (check --netG, --ngf, --ndf, --norm): {e}"
-            ),
+            msg: format!("does not fit the {name} this run builds (check the network options): {e}"),
         })?;
     }
     Ok(())

@@ -91,11 +91,16 @@ pub fn render(rows: &[Vec<(String, Tensor)>]) -> Result<RgbImage> {
     Ok(canvas)
 }
 
-/// Renders the grid and writes it as a PNG, atomically.
+/// Renders the grid and writes it atomically, as a JPEG when the name ends in .jpg or
+/// .jpeg (as StarGAN's reference names its grids), otherwise as a PNG.
 pub fn save(path: &Path, rows: &[Vec<(String, Tensor)>]) -> Result<()> {
     let img = render(rows)?;
+    let format = match image::ImageFormat::from_path(path) {
+        Ok(image::ImageFormat::Jpeg) => image::ImageFormat::Jpeg,
+        _ => image::ImageFormat::Png,
+    };
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), format)
         .map_err(|e| Error::File { path: path.display().to_string(), msg: e.to_string() })?;
     crate::io::write_atomic(path, &bytes)
 }

@@ -163,7 +163,14 @@ where
                 .into_iter()
                 .map(|row| row.into_iter().map(|(n, t)| Ok((n.to_string(), t.narrow(0, 0, 1)?))).collect())
                 .collect::<Result<_>>()?;
-            grid::save(&images.join(format!("epoch{epoch:03}_step{done:07}.png")), &rows)?;
+            // Named as the reference names its samples: by epoch and step, or for a model
+            // counted in steps as StarGAN's `<iter>-images`.
+            let file = if plan.epochs {
+                format!("epoch{epoch:03}_step{done:07}.png")
+            } else {
+                format!("{done}-images.png")
+            };
+            grid::save(&images.join(file), &rows)?;
             report::plot_png(&history, &dir.join("web").join("loss.png"))?;
             report::html(&dir, &o.name, &history)?;
         }

@@ -181,7 +181,12 @@ pub fn html(dir: &Path, name: &str, history: &History) -> Result<()> {
         .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
         .unwrap_or_default();
     grids.retain(|g| g.ends_with(".png"));
-    grids.sort_unstable_by(|a, b| b.cmp(a));
+    // Newest first: by the leading step number (`1000-images.png`), else by name.
+    let key = |g: &String| {
+        let digits: String = g.chars().take_while(char::is_ascii_digit).collect();
+        (digits.parse::<u64>().unwrap_or(0), g.clone())
+    };
+    grids.sort_unstable_by_key(|g| std::cmp::Reverse(key(g)));
     let latest = history
         .last()
         .map(|(step, losses)| {
