@@ -10,6 +10,7 @@ pub mod loader;
 pub mod python_random;
 pub mod rng;
 pub mod synth;
+pub mod synth_celeba;
 pub mod transforms;
 pub mod unaligned;
 
