@@ -5,7 +5,7 @@
 use crate::gpu::list_adapters;
 use crate::models::image2image::translate::{translate, TranslateArgs};
 use crate::models::image2image::GeneratorOptions;
-use crate::models::{cyclegan, pix2pix};
+use crate::models::{cyclegan, pix2pix, stargan};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,8 +25,8 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Train a model. Without --dataroot it trains on a built-in synthetic set at a small
-    /// size and reports how well it learned.
+    /// Train a model. Without data options it trains on a built-in synthetic set at a
+    /// small size and reports how well it learned.
     #[command(subcommand)]
     Train(TrainModel),
     /// Translate images with a trained generator (ours, or the reference repo's .pth).
@@ -97,6 +97,8 @@ enum TrainModel {
     Cyclegan(cyclegan::train::TrainArgs),
     /// pix2pix (Isola et al. 2017) on aligned A|B images in train/.
     Pix2pix(pix2pix::train::TrainArgs),
+    /// StarGAN v1 (Choi et al. 2018) on CelebA attributes, a folder per class (RaFD), or both.
+    Stargan(stargan::train::TrainArgs),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +107,8 @@ enum TranslateModel {
     Cyclegan(TranslateArgs),
     /// With a pix2pix generator (unet_256, batch norm and dropout by default).
     Pix2pix(TranslateArgs),
+    /// With a StarGAN v1 generator (the reference's N-G.ckpt or ours), to target labels.
+    Stargan(stargan::translate_cli::TranslateArgs),
 }
 
 /// `gantry translate --model X …`, the older spelling, becomes `gantry translate X …`.
@@ -170,16 +174,26 @@ fn dispatch(
                     a.run.stop = stop;
                     a.run(&device).map(drop)
                 }
+                TrainModel::Stargan(mut a) => {
+                    a.run.stop = stop;
+                    a.run(&device).map(drop)
+                }
             }
         }
         Command::Translate(model) => {
-            let o = match model {
-                TranslateModel::Cyclegan(a) => a.options(GeneratorOptions::cyclegan()),
-                TranslateModel::Pix2pix(a) => a.options(GeneratorOptions::pix2pix()),
-            };
             let device = crate::Device::shared()?;
-            let files = translate(&device, &o)?;
-            println!("wrote {} images to {}", files.len(), o.output.display());
+            let (files, output) = match model {
+                TranslateModel::Cyclegan(a) => {
+                    let o = a.options(GeneratorOptions::cyclegan());
+                    (translate(&device, &o)?, o.output)
+                }
+                TranslateModel::Pix2pix(a) => {
+                    let o = a.options(GeneratorOptions::pix2pix());
+                    (translate(&device, &o)?, o.output)
+                }
+                TranslateModel::Stargan(a) => (a.run(&device)?, a.output),
+            };
+            println!("wrote {} images to {}", files.len(), output.display());
             Ok(())
         }
     }

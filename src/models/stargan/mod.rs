@@ -15,11 +15,15 @@
 //!
 //! Networks stay in training mode: the reference never calls `eval()` (see `nets`).
 
+pub mod data;
+pub mod demo;
 pub mod labels;
 pub mod losses;
 pub mod nets;
 mod step;
+pub mod train;
 pub mod translate;
+pub mod translate_cli;
 
 pub use labels::{DomainBatch, Draws, Labels, StarGanBatch};
 pub use nets::{Discriminator, Generator};

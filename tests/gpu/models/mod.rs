@@ -7,3 +7,4 @@ mod losses;
 pub mod parity;
 mod pix2pix;
 mod stargan;
+mod stargan_cli;
