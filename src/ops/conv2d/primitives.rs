@@ -98,9 +98,21 @@ fn run(
         let y = Tensor::from_op(shape, out, op.name, &[a, w], move |inp, _, g| rule(inp, g));
         return add_bias(y, bias);
     }
+    // The bias travels after the packed weight unless the two would not fit one binding
+    // (StarGAN's 1024 -> 2048 4x4 conv fills lavapipe's 128 MiB alone): then it is added after.
+    let [c_out, cin_g, kh, kw] = <[usize; 4]>::try_from(w.shape()).expect("a 4-D weight");
+    let (groups, cout_g) = (geo.opts.groups.max(1), c_out / geo.opts.groups.max(1));
+    let (rows, cols) = if op.rows_are_outputs { (cout_g, cin_g) } else { (cin_g, cout_g) };
+    let packed_len = groups * kh * kw * cols * rows.next_multiple_of(4) + c_out.next_multiple_of(4);
+    let fits = packed_len <= a.device().max_tensor_elements();
+    let (bias, later) = if fits { (bias, None) } else { (None, bias) };
     let packed = pack_weight(w, geo.opts.groups, op.rows_are_outputs, bias)?;
     let params = geo.params(0, bias.is_some());
     let (shape, out) = launch_with(family, entry, a, &packed, op.shape, &params, grid.map(|g| g.0))?;
+    if later.is_some() {
+        let y = Tensor::from_op(shape, out, op.name, &[a, w], move |inp, _, g| rule(inp, g));
+        return add_bias(y, later);
+    }
     Ok(match bias {
         Some(b) => Tensor::from_op(shape, out, op.name, &[a, w, b], move |inp, _, g| {
             let mut grads = rule(inp, g)?;

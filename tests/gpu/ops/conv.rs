@@ -1,7 +1,7 @@
 //! Convolution and transposed convolution: forward, gradients and second order against
 //! PyTorch, and the gradient penalty of a small conv critic.
 
-use crate::common::{assert_close, check_case, load, Tol};
+use crate::common::{assert_close, assert_values, check_case, load, Tol};
 use gantry::ops::conv2d::{Conv2d, ConvTranspose2d};
 use gantry::{grad, Tensor};
 
@@ -164,4 +164,24 @@ fn transposed_convolution_kernels_agree_with_their_naive_twins() {
             CONV,
         );
     }
+}
+
+/// A weight that fills a whole storage binding on lavapipe (StarGAN's 1024 -> 2048 4x4
+/// conv, 128 MiB) leaves no room for the bias beside it: the bias is then added after the
+/// convolution, with the same values and gradients as a bias added by hand.
+#[test]
+fn a_conv_whose_weight_fills_a_binding_still_takes_its_bias() {
+    let d = crate::common::device();
+    let opts = Conv2d::default().stride(2).padding(1);
+    let x = Tensor::uniform(&d, &[1, 1024, 4, 4], -1.0, 1.0).unwrap();
+    let w = Tensor::uniform(&d, &[2048, 1024, 4, 4], -0.01, 0.01).unwrap();
+    let b = Tensor::uniform(&d, &[2048], -1.0, 1.0).unwrap().requires_grad_();
+    let with = x.conv2d(&w, Some(&b), opts).unwrap(); // (1, 2048, 2, 2)
+    let by_hand = x.conv2d(&w, None, opts).unwrap().add(&b.reshape(&[1, 2048, 1, 1]).unwrap()).unwrap();
+    let values = |t: &Tensor| t.to_vec().unwrap();
+    assert_values("bias in the conv", &values(&with), with.shape(), &values(&by_hand), by_hand.shape(), CONV);
+    let gy = Tensor::uniform(&d, &[1, 2048, 2, 2], -1.0, 1.0).unwrap();
+    let gb = grad(&[with.mul(&gy).unwrap().sum_all().unwrap()], &[b.clone()], false).unwrap().remove(0);
+    let want = gy.sum(&[0, 2, 3], false).unwrap();
+    assert_values("bias gradient", &values(&gb), gb.shape(), &values(&want), want.shape(), CONV);
 }
