@@ -181,7 +181,9 @@ fn a_conv_whose_weight_fills_a_binding_still_takes_its_bias() {
     let values = |t: &Tensor| t.to_vec().unwrap();
     assert_values("bias in the conv", &values(&with), with.shape(), &values(&by_hand), by_hand.shape(), CONV);
     let gy = Tensor::uniform(&d, &[1, 2048, 2, 2], -1.0, 1.0).unwrap();
-    let gb = grad(&[with.mul(&gy).unwrap().sum_all().unwrap()], &[b.clone()], false).unwrap().remove(0);
+    let gb = grad(&[with.mul(&gy).unwrap().sum_all().unwrap()], std::slice::from_ref(&b), false)
+        .unwrap()
+        .remove(0);
     let want = gy.sum(&[0, 2, 3], false).unwrap();
     assert_values("bias gradient", &values(&gb), gb.shape(), &values(&want), want.shape(), CONV);
 }
