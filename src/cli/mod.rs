@@ -128,11 +128,24 @@ fn normalise(mut args: Vec<String>) -> Vec<String> {
     args
 }
 
-/// Ctrl-C and SIGTERM ask a training run to save and stop after the current step.
+/// The exit status of a run stopped by a signal, as shells report SIGINT (128 + 2), so a
+/// script can tell an interrupted run from a finished one.
+const INTERRUPTED: u8 = 130;
+
+/// The first Ctrl-C (or SIGTERM, SIGHUP) asks a training run to save and stop after the
+/// current step, and says so at once; a second one aborts without saving.
 fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::Ordering;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stop.clone();
-    if ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed)).is_err() {
+    let handler = move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\ngantry: aborted without saving; the last saved checkpoint is kept");
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        eprintln!("\ngantry: stopping after this iteration and saving a checkpoint; Ctrl-C again aborts without saving");
+    };
+    if ctrlc::set_handler(handler).is_err() {
         eprintln!("note: Ctrl-C cannot be caught here; an interrupted run keeps its last saved checkpoint");
     }
     stop
@@ -206,7 +219,11 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let stop = matches!(cli.command, Command::Train(_)).then(interrupt_flag);
+    let interrupted = stop.clone();
     match dispatch(cli.command, stop) {
+        Ok(()) if interrupted.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) => {
+            ExitCode::from(INTERRUPTED)
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gantry: {e}");

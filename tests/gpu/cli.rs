@@ -95,3 +95,72 @@ fn bad_training_options_name_the_option() {
     );
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+/// Starts `gantry train stargan` on a tiny built-in set under `dir` and waits until it has
+/// logged `steps` iterations in all.
+fn training_process(dir: &std::path::Path, extra: &[&str], steps: usize) -> std::process::Child {
+    let mut args = vec!["train", "stargan", "--checkpoints-dir", dir.to_str().unwrap()];
+    args.extend([
+        "--builtin-images",
+        "8",
+        "--batch-size",
+        "2",
+        "--num-iters",
+        "100000",
+        "--image-size",
+        "16",
+    ]);
+    args.extend(["--d-repeat-num", "3", "--g-repeat-num", "1"]);
+    args.extend(extra);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = dir.join("experiment").join("loss_log.jsonl");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&log).map_or(0, |s| s.lines().count()) < steps {
+        assert!(start.elapsed().as_secs() < 300, "no training progress within 300 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill").args([name, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// SIGTERM (as Ctrl-C) is acknowledged, the run stops after the current iteration with a
+/// checkpoint and exits 130; a second signal aborts at once without saving, also 130.
+#[test]
+fn a_signal_saves_and_stops_and_a_second_one_aborts() {
+    let dir = temp("signals");
+    let child = training_process(&dir, &[], 2);
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopping after this iteration") && stderr.contains("stopped after step"),
+        "{stderr}"
+    );
+    let state = dir.join("experiment").join("latest_state.safetensors");
+    assert!(state.is_file());
+    let saved = std::fs::read(&state).unwrap();
+
+    let child = training_process(&dir, &["--continue-train"], 4);
+    signal(&child, "-INT");
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // The two signals leave within a millisecond, an iteration takes far longer; should
+    // the iteration end between them anyway, the run has saved and stopped instead.
+    if stderr.contains("aborted without saving") {
+        assert_eq!(std::fs::read(&state).unwrap(), saved, "the abort must not save");
+    } else {
+        assert!(stderr.contains("stopped after step"), "{stderr}");
+    }
+}
