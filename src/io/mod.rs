@@ -12,7 +12,9 @@ pub mod resize;
 mod safetensors;
 mod zip;
 
-pub use self::safetensors::{load_safetensors, parse_safetensors, save_host_safetensors, save_safetensors};
+pub use self::safetensors::{
+    host_safetensors_bytes, load_safetensors, parse_safetensors, save_host_safetensors, save_safetensors,
+};
 pub use pth::{load_pth, Entry};
 
 use crate::error::{Error, Result};

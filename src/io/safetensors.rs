@@ -21,6 +21,11 @@ pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) ->
 /// Saves host tensors: floats as F32, integers as I64 (BatchNorm's counter stays exact).
 pub fn save_host_safetensors(path: impl AsRef<Path>, tensors: &NamedTensors) -> Result<()> {
     let path = path.as_ref();
+    write_atomic(path, &host_safetensors_bytes(path, tensors)?)
+}
+
+/// The safetensors file `save_host_safetensors` writes, as bytes (`path` names it in errors).
+pub fn host_safetensors_bytes(path: &Path, tensors: &NamedTensors) -> Result<Vec<u8>> {
     let bytes: Vec<(Dtype, Vec<u8>)> = tensors
         .iter()
         .map(|(_, t)| match &t.data {
@@ -37,8 +42,7 @@ pub fn save_host_safetensors(path: impl AsRef<Path>, tensors: &NamedTensors) -> 
                 .map_err(|e| file_error(path, e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let out = safetensors::serialize(views, None).map_err(|e| file_error(path, e.to_string()))?;
-    write_atomic(path, &out)
+    safetensors::serialize(views, None).map_err(|e| file_error(path, e.to_string()))
 }
 
 fn decode(dtype: Dtype, bytes: &[u8]) -> Option<HostData> {

@@ -1,19 +1,24 @@
-//! Checkpoints named as the reference names them (`latest_net_G_A`, `<epoch>_net_D_B`, …)
-//! as safetensors, plus `latest_state.safetensors`: the optimizers' moments and steps, the
-//! model's extra state (e.g. CycleGAN's image pools), the step counter, the loader's
-//! position and the device generator's position, everything the next step depends on.
-//! Every file is written atomically. Resuming reads either that full state or, as the
+//! Checkpoints: each save writes one generation (`generation.rs`) holding the networks
+//! and the state (the optimizers' moments and steps, the model's extra state such as
+//! CycleGAN's image pools, the step counter, the loader's and the device generator's
+//! positions: everything the next step depends on), then copies of the networks named as
+//! the reference names them (`latest_net_G_A`, `<epoch>_net_D_B`, …), each written
+//! atomically. Resuming reads either that full state or, as the
 //! reference's `--continue_train` does, the network files alone (`.safetensors`, or the
 //! reference's own `.pth`).
 
+use super::generation;
 use crate::error::{Error, Result};
 use crate::gpu::Device;
-use crate::io::{load_any, load_safetensors, save_host_safetensors, HostTensor, NamedTensors};
+use crate::io::{host_safetensors_bytes, load_any, load_safetensors, write_atomic, HostTensor, NamedTensors};
 use crate::models::GanModel;
 use crate::nn::ModuleExt;
 use std::path::{Path, PathBuf};
 
+/// The full state of runs saved before generations existed.
 const STATE: &str = "latest_state.safetensors";
+/// A generation's optimizer, model and trainer state.
+const STATE_FILE: &str = "state.safetensors";
 
 /// The trainer's own counters, saved beside the model's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,12 +57,6 @@ pub fn save<M: GanModel>(dir: &Path, model: &mut M, c: Counters, numbered: Optio
         }
         nets.push((name, sd));
     }
-    for (name, sd) in nets {
-        save_host_safetensors(dir.join(format!("latest_net_{name}.safetensors")), &sd)?;
-        if let Some(epoch) = numbered {
-            save_host_safetensors(dir.join(format!("{epoch}_net_{name}.safetensors")), &sd)?;
-        }
-    }
     let ints = |v: &[i64]| HostTensor::ints(v.to_vec());
     let mut state: NamedTensors = vec![
         ("trainer.step".into(), ints(&[c.step as i64])),
@@ -71,7 +70,22 @@ pub fn save<M: GanModel>(dir: &Path, model: &mut M, c: Counters, numbered: Optio
         }
     }
     state.extend(model.extra_state()?.into_iter().map(|(n, t)| (format!("model.{n}"), t)));
-    save_host_safetensors(dir.join(STATE), &state)
+    // One generation holds the whole set; the run folder's network files are copies for
+    // people and for `translate`, written after it.
+    let mut files = Vec::new();
+    for (name, sd) in &nets {
+        let file = format!("net_{name}.safetensors");
+        files.push((file.clone(), host_safetensors_bytes(&dir.join(&file), sd)?));
+    }
+    files.push((STATE_FILE.to_string(), host_safetensors_bytes(&dir.join(STATE_FILE), &state)?));
+    generation::write(dir, c.step, &files)?;
+    for ((name, _), (_, bytes)) in nets.iter().zip(&files) {
+        write_atomic(&dir.join(format!("latest_net_{name}.safetensors")), bytes)?;
+        if let Some(epoch) = numbered {
+            write_atomic(&dir.join(format!("{epoch}_net_{name}.safetensors")), bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// The network file for `label` (`latest`, an epoch or a step): ours, the CycleGAN
@@ -102,14 +116,17 @@ fn load_networks<M: GanModel>(dir: &Path, label: &str, model: &M) -> Result<()> 
         });
     }
     for (name, net) in nets {
-        let path = network_file(dir, label, name).expect("checked above");
-        let tensors = load_any(&path, None)?;
-        net.load_state_dict(&tensors).map_err(|e| Error::File {
-            path: path.display().to_string(),
-            msg: format!("does not fit the {name} this run builds (check the network options): {e}"),
-        })?;
+        load_network(&network_file(dir, label, name).expect("checked above"), name, net)?;
     }
     Ok(())
+}
+
+fn load_network(path: &Path, name: &str, net: &dyn crate::nn::Module) -> Result<()> {
+    let tensors = load_any(path, None)?;
+    net.load_state_dict(&tensors).map_err(|e| Error::File {
+        path: path.display().to_string(),
+        msg: format!("does not fit the {name} this run builds (check the network options): {e}"),
+    })
 }
 
 fn int(state: &NamedTensors, key: &str, path: &Path) -> Result<Vec<i64>> {
@@ -118,15 +135,24 @@ fn int(state: &NamedTensors, key: &str, path: &Path) -> Result<Vec<i64>> {
     )
 }
 
-/// Loads a run's checkpoint into `model`. With the full state of the latest step there
-/// (and `label` = latest), restores everything and returns the counters; otherwise loads
-/// the `label` network files alone and returns None (fresh optimizers).
+/// Loads a run's checkpoint into `model`. With `label` = latest and a saved generation
+/// (or the single state file of older runs), restores everything and returns the
+/// counters; otherwise loads the `label` network files alone and returns None (fresh
+/// optimizers).
 pub fn resume<M: GanModel>(
     dir: &Path,
     label: &str,
     model: &mut M,
     device: &Device,
 ) -> Result<Option<Counters>> {
+    if label == "latest" {
+        if let Some((folder, _)) = generation::newest(dir)? {
+            for (name, net) in model.networks() {
+                load_network(&folder.join(format!("net_{name}.safetensors")), name, net)?;
+            }
+            return restore_state(&folder.join(STATE_FILE), model, device).map(Some);
+        }
+    }
     let state_path = dir.join(STATE);
     if label != "latest" || !state_path.is_file() {
         if label != "latest" && label.parse::<usize>().is_err() {
@@ -139,12 +165,17 @@ pub fn resume<M: GanModel>(
         return Ok(None);
     }
     load_networks(dir, label, model)?;
-    let state = load_safetensors(&state_path)?;
+    restore_state(&state_path, model, device).map(Some)
+}
+
+/// Restores the optimizers, the model's extra state and the counters from a state file.
+fn restore_state<M: GanModel>(state_path: &Path, model: &mut M, device: &Device) -> Result<Counters> {
+    let state = load_safetensors(state_path)?;
     let counters = Counters {
-        step: int(&state, "trainer.step", &state_path)?[0] as usize,
-        epoch_count: int(&state, "trainer.epoch_count", &state_path)?[0] as usize,
-        loader_position: int(&state, "trainer.loader_position", &state_path)?[0] as u64,
-        device_rng: match int(&state, "trainer.device_rng", &state_path)?[..] {
+        step: int(&state, "trainer.step", state_path)?[0] as usize,
+        epoch_count: int(&state, "trainer.epoch_count", state_path)?[0] as usize,
+        loader_position: int(&state, "trainer.loader_position", state_path)?[0] as u64,
+        device_rng: match int(&state, "trainer.device_rng", state_path)?[..] {
             [seed, calls] => (seed as u64, calls as u64),
             _ => {
                 return Err(Error::File {
@@ -168,7 +199,7 @@ pub fn resume<M: GanModel>(
     let extra: NamedTensors =
         state.iter().filter_map(|(n, t)| Some((n.strip_prefix("model.")?.to_string(), t.clone()))).collect();
     model.load_extra_state(&extra, device)?;
-    Ok(Some(counters))
+    Ok(counters)
 }
 
 /// Writes the options the run uses, one `--flag: value` line each, beside the checkpoints.

@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 mod font;
+pub mod generation;
 pub mod grid;
 mod log;
 pub mod options;
@@ -65,6 +66,10 @@ where
     let images = dir.join("web").join("images");
     std::fs::create_dir_all(&images)
         .map_err(|e| Error::File { path: images.display().to_string(), msg: e.to_string() })?;
+    let leftovers = generation::clean_leftovers(&dir);
+    if leftovers > 0 {
+        eprintln!("removed {leftovers} temporary file(s) an interrupted save left in {}", dir.display());
+    }
     let resumed = if o.continue_train { checkpoint::resume(&dir, &o.epoch, model, d)? } else { None };
     let counted_in_steps = matches!(model.length(), Length::Steps(_));
     let start = match resumed {

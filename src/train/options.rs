@@ -16,8 +16,8 @@ pub struct RunOptions {
     /// Seeds network initialisation, data order and augmentation, and every random draw.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Continue the run from its checkpoints: exactly where it stopped when the full state
-    /// (latest_state.safetensors) is there; otherwise from the network files alone
+    /// Continue the run from its checkpoints: exactly where it stopped when a full set
+    /// (generations/<step>/) is there; otherwise from the network files alone
     /// (<epoch>_net_<name>.safetensors or the reference's .pth) with fresh optimizers.
     #[arg(long)]
     pub continue_train: bool,

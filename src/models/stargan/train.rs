@@ -171,7 +171,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Resume the run exactly where it stopped (optimizers, data order, draws), from its
-    /// latest_state.safetensors.
+    /// newest complete checkpoint set (generations/<step>/).
     #[arg(long)]
     pub continue_train: bool,
     /// Stop after this many iterations in all, saving a checkpoint (as Ctrl-C does);
@@ -244,13 +244,15 @@ impl TrainArgs {
             (Some(images), Some(attrs)) => Ok((images.clone(), attrs.clone())),
             (None, None) if self.builtin() => {
                 let root = demo::celeba_root(&self.run_options().run_dir());
-                if !root.join("list_attr_celeba.txt").is_file() {
+                let write = |tmp: &std::path::Path| {
                     crate::data::synth_celeba::write_celeba(
-                        &root,
+                        tmp,
                         self.builtin_images,
                         demo::SIZE,
                         self.run.seed,
-                    )?;
+                    )
+                };
+                if crate::data::synth::write_complete(&root, write)? {
                     eprintln!("wrote the built-in CelebA-layout set to {}", root.display());
                 }
                 Ok((root.join("images"), root.join("list_attr_celeba.txt")))
@@ -265,13 +267,11 @@ impl TrainArgs {
             Some(dir) => Ok(dir.clone()),
             None if self.builtin() => {
                 let root = demo::classes_root(&self.run_options().run_dir());
-                if !root.join("test").is_dir() {
-                    crate::data::synth::write_classes(
-                        &root,
-                        self.builtin_images / 4,
-                        demo::SIZE,
-                        self.run.seed,
-                    )?;
+                let write = |tmp: &std::path::Path| {
+                    let per_class = (self.builtin_images / 4).max(1);
+                    crate::data::synth::write_classes(tmp, per_class, demo::SIZE, self.run.seed)
+                };
+                if crate::data::synth::write_complete(&root, write)? {
                     eprintln!("wrote the built-in folder-per-class set to {}", root.display());
                 }
                 Ok(root.join("train"))

@@ -59,7 +59,9 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     for f in ["latest_net_G_A", "latest_net_G_B", "latest_net_D_A", "latest_net_D_B", "1_net_G_A"] {
         assert!(run.join(format!("{f}.safetensors")).is_file(), "{f}");
     }
-    assert!(run.join("latest_state.safetensors").is_file());
+    let (set, step) = gantry::train::generation::newest(&run).unwrap().expect("a saved generation");
+    assert_eq!(step, 2);
+    assert!(set.join("state.safetensors").is_file() && set.join("net_G_A.safetensors").is_file());
     let opts = std::fs::read_to_string(run.join("train_opt.txt")).unwrap();
     assert!(opts.contains("netG: resnet_6blocks") && opts.contains("ngf: 4"), "{opts}");
     assert_eq!(log().lines().count(), 2);
@@ -162,9 +164,10 @@ fn pix2pix_trains_on_aligned_pairs_in_either_direction() {
     let losses = args.run(&d).unwrap().losses;
     let names: Vec<&str> = losses.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["G_GAN", "G_L1", "D_real", "D_fake"]);
-    for f in ["latest_net_G", "latest_net_D", "latest_state"] {
+    for f in ["latest_net_G", "latest_net_D"] {
         assert!(root.join("tiny").join(format!("{f}.safetensors")).is_file(), "{f}");
     }
+    assert!(gantry::train::generation::newest(&root.join("tiny")).unwrap().is_some());
     let (learned, blank) = args.score(&d, &data).unwrap();
     assert!(learned.is_finite() && blank > 0.0, "scores {learned} {blank}");
     std::fs::remove_dir_all(&root).unwrap();
