@@ -160,3 +160,28 @@ fn score_by(input: &RgbImage, output: &RgbImage, good: impl Fn(&Rgb<u8>) -> bool
     let share = |ok: u32, n: u32| if n == 0 { 1.0 } else { ok as f32 / n as f32 };
     (share(shape_ok, shape), share(back_ok, back))
 }
+
+/// Writes a built-in set into a temporary folder beside `root` and renames it into place
+/// once complete, so that a run killed while writing leaves no half-written set behind
+/// (its temporary folder is removed the next time). Returns whether a set was written
+/// (false: `root` was already there).
+pub fn write_complete(root: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<bool> {
+    if root.is_dir() {
+        return Ok(false);
+    }
+    let name = root.file_name().map_or("synthetic".into(), |n| n.to_string_lossy().into_owned());
+    let parent = root.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::File { path: parent.display().to_string(), msg: e.to_string() })?;
+    let prefix = format!(".{name}.tmp");
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    let tmp = parent.join(format!("{prefix}{}", std::process::id()));
+    write(&tmp)?;
+    std::fs::rename(&tmp, root)
+        .map_err(|e| Error::File { path: root.display().to_string(), msg: e.to_string() })?;
+    Ok(true)
+}

@@ -129,8 +129,9 @@ impl TrainArgs {
             return Ok(root.clone());
         }
         let root = self.run.run_dir().join("synthetic");
-        if !root.join("testB").is_dir() {
-            write_colors(&root, self.builtin_images, 36, self.run.seed)?;
+        if crate::data::synth::write_complete(&root, |tmp| {
+            write_colors(tmp, self.builtin_images, 36, self.run.seed)
+        })? {
             eprintln!("wrote the built-in synthetic set to {}", root.display());
         }
         Ok(root)

@@ -109,8 +109,7 @@ impl TrainArgs {
             return Ok(root.clone());
         }
         let root = self.run.run_dir().join("synthetic");
-        if !root.join("test").is_dir() {
-            write_pairs(&root, 32, 128, self.run.seed)?;
+        if crate::data::synth::write_complete(&root, |tmp| write_pairs(tmp, 32, 128, self.run.seed))? {
             eprintln!("wrote the built-in synthetic set to {}", root.display());
         }
         Ok(root)
