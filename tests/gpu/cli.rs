@@ -47,6 +47,38 @@ fn bad_training_options_name_the_option() {
         (vec!["train", "cyclegan", "--netD", "patch"], "--netD"),
         (vec!["train", "pix2pix", "--input-nc", "2"], "--input-nc"),
         (
+            vec!["train", "cyclegan", "--dataroot", dr, "--crop-size", "30"],
+            "--crop-size 30: resnet_9blocks needs a multiple of 4",
+        ),
+        (vec!["train", "cyclegan", "--dataroot", dr, "--crop-size", "4"], "at least 8"),
+        (
+            vec!["train", "pix2pix", "--dataroot", dr, "--load-size", "128", "--crop-size", "128"],
+            "unet_256 needs a multiple of 256",
+        ),
+        (
+            vec![
+                "train",
+                "cyclegan",
+                "--dataroot",
+                dr,
+                "--netG",
+                "unet_128",
+                "--load-size",
+                "128",
+                "--crop-size",
+                "128",
+                "--netD",
+                "n_layers",
+                "--n-layers-d",
+                "6",
+            ],
+            "PatchGAN discriminator with 6 layers needs at least 192",
+        ),
+        (
+            vec!["train", "cyclegan", "--dataroot", dr, "--n-epochs", "0", "--n-epochs-decay", "0"],
+            "nothing to train",
+        ),
+        (
             vec![
                 "train",
                 "cyclegan",

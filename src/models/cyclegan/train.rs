@@ -161,8 +161,21 @@ impl TrainArgs {
 
     /// Trains; on the built-in set, then scores the translation of the test images.
     pub fn run(&self, d: &Device) -> Result<crate::train::Outcome> {
-        let root = self.dataroot()?;
         let pre = self.data.preprocess((36, 32));
+        if pre.mode != crate::data::PreprocessMode::ScaleWidth
+            && pre.mode != crate::data::PreprocessMode::None
+        {
+            self.generator().check_side(pre.crop_size as usize, "--crop-size")?;
+            self.nets.discriminator(self.builtin()).check_side(pre.crop_size as usize, "--crop-size")?;
+        }
+        let o = self.model_options();
+        if o.n_epochs + o.n_epochs_decay == 0 {
+            return Err(Error::Invalid {
+                op: "options",
+                msg: "--n-epochs and --n-epochs-decay are both 0: there is nothing to train".into(),
+            });
+        }
+        let root = self.dataroot()?;
         d.manual_seed(self.run.seed);
         let mut model = self.build(d)?;
         let (batch, seed) = (self.data.batch_size, self.run.seed);

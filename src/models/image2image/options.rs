@@ -138,3 +138,49 @@ pub fn init_normal(net: &dyn crate::nn::Module) -> Result<()> {
     }
     Ok(())
 }
+
+/// The error for an image side a network cannot take.
+fn bad_side(option: &str, side: usize, net: &str, why: String) -> crate::error::Error {
+    crate::error::Error::Invalid { op: "options", msg: format!("{option} {side}: {net} {why}") }
+}
+
+impl GeneratorOptions {
+    /// Checks that `side`-pixel square images pass through this generator (`option` names
+    /// where the side came from): a ResNet halves them twice and doubles them back, and
+    /// its reflection padding needs at least 2 pixels at the smallest scale; a U-Net halves
+    /// them 7 or 8 times and joins each scale to its mirror.
+    pub fn check_side(&self, side: usize, option: &str) -> Result<()> {
+        let name = crate::models::image2image::args::value_name(&self.net_g);
+        let (factor, min) = match self.net_g {
+            NetG::Resnet9 | NetG::Resnet6 => (4, 8),
+            NetG::Unet256 => (256, 256),
+            NetG::Unet128 => (128, 128),
+        };
+        if side < min || !side.is_multiple_of(factor) {
+            let why = format!("needs a multiple of {factor}, at least {min} (it halves the image {} times and doubles it back)", factor.trailing_zeros());
+            return Err(bad_side(option, side, &name, why));
+        }
+        Ok(())
+    }
+}
+
+impl DiscriminatorOptions {
+    /// Checks that `side`-pixel images leave a PatchGAN at least one score: its stride-2
+    /// layers halve them, and its two last 4x4 convolutions take one pixel each.
+    pub fn check_side(&self, side: usize, option: &str) -> Result<()> {
+        let layers = match self.net_d {
+            NetD::Basic => 3,
+            NetD::NLayers => self.n_layers,
+            NetD::Pixel => return Ok(()),
+        };
+        let smallest = (0..layers).fold(side, |s, _| s / 2);
+        if smallest < 3 {
+            let why = format!(
+                "with {layers} layers needs at least {} pixels (its stride-2 layers halve the image {layers} times and its last two convolutions take a pixel each)",
+                3usize << layers
+            );
+            return Err(bad_side(option, side, "the PatchGAN discriminator", why));
+        }
+        Ok(())
+    }
+}

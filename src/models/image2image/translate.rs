@@ -99,6 +99,7 @@ pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
             msg: format!("--crop-size {} is larger than --load-size {}", o.crop_size, o.load_size),
         });
     }
+    o.generator.check_side(o.crop_size as usize, "--crop-size")?;
     let net = o.generator.build(d)?;
     let tensors = load_any(&o.weights, None)?;
     net.load_state_dict(&tensors).map_err(|e| Error::File {
@@ -109,13 +110,14 @@ pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(&o.output)
         .map_err(|e| Error::File { path: o.output.display().to_string(), msg: e.to_string() })?;
     let mut written = Vec::new();
-    for file in image::image_files(&o.input)? {
-        let img = image::resize_to(image::read_rgb(&file)?, o.load_size, o.load_size);
+    let files = image::image_files(&o.input)?;
+    for (file, name) in files.iter().zip(output_names(&files)) {
+        let img = image::resize_to(image::read_rgb(file)?, o.load_size, o.load_size);
         let off = (o.load_size - o.crop_size) / 2;
         let img = ::image::imageops::crop_imm(&img, off, off, o.crop_size, o.crop_size).to_image();
         let x = image::to_tensor(d, &img, o.generator.input_nc)?;
         let y = crate::autograd::no_grad(|| net.forward(&x))?;
-        let out = o.output.join(format!("{}.png", stem(&file)));
+        let out = o.output.join(name);
         image::save_png(&out, &y)?;
         written.push(out);
     }
@@ -124,4 +126,23 @@ pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
 
 fn stem(p: &Path) -> String {
     p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into())
+}
+
+/// The output name of each input: `<stem>.png`, or where two inputs share a stem
+/// (`0001.jpg` and `0001.png`) `<stem>_<extension>.png` for each of them, so that no
+/// translation overwrites another.
+pub fn output_names(files: &[PathBuf]) -> Vec<String> {
+    let stems: Vec<String> = files.iter().map(|f| stem(f)).collect();
+    files
+        .iter()
+        .zip(&stems)
+        .map(|(f, s)| {
+            if stems.iter().filter(|t| *t == s).count() > 1 {
+                let ext = f.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned());
+                format!("{s}_{ext}.png")
+            } else {
+                format!("{s}.png")
+            }
+        })
+        .collect()
 }

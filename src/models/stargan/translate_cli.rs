@@ -97,13 +97,14 @@ impl TranslateArgs {
         c: &Tensor,
     ) -> Result<Vec<PathBuf>> {
         let mut written = Vec::new();
-        for file in image_files(&self.input)? {
-            let img = read_rgb(&file)?;
+        let files = image_files(&self.input)?;
+        let names = crate::models::image2image::translate::output_names(&files);
+        for (file, name) in files.iter().zip(names) {
+            let img = read_rgb(file)?;
             let crop = self.crop_size.map_or(img.width().min(img.height()), |c| c as u32);
             let (v, [h, w]) = CenterCropResize::new(crop, o.image_size as u32, false)?.apply(&img, false);
             let x = Tensor::from_slice(d, &v, &[1, 3, h, w])?;
-            let stem = file.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
-            let path = self.output.join(format!("{stem}.png"));
+            let path = self.output.join(name);
             save_png(&path, &translate(g, &x, c)?)?;
             written.push(path);
         }

@@ -176,3 +176,31 @@ fn bad_stargan_options_name_the_culprit() {
         assert!(msg.contains(wanted), "{wanted:?} not in: {msg}");
     }
 }
+
+/// Two inputs with one stem (`a.png`, `a.jpg`) get one output each, never one over the other.
+#[test]
+fn inputs_sharing_a_stem_get_outputs_of_their_own() {
+    let dir = temp("stargan-stems");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::copy(fixture("translate_in.png"), input.join("a.png")).unwrap();
+    image::open(fixture("translate_in.png")).unwrap().to_rgb8().save(input.join("a.jpg")).unwrap();
+    let (weights, out) = (fixture("10-G.ckpt"), dir.join("out"));
+    let mut args = vec!["translate", "stargan", "--weights", weights.to_str().unwrap()];
+    args.extend([
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--target",
+        "1,0,0,0,1",
+    ]);
+    args.extend(SMALL_G);
+    gantry(&args).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a_jpg.png", "a_png.png"]);
+}
