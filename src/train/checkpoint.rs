@@ -210,3 +210,44 @@ pub fn save_options(dir: &Path, command: &str, options: &[(String, String)]) -> 
     }
     crate::io::write_atomic(&dir.join("train_opt.txt"), text.as_bytes())
 }
+
+/// What a run of ours leaves in its folder: checkpoint sets, network files, logs, samples.
+fn run_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            matches!(name.as_str(), "generations" | "web" | "train_opt.txt" | STATE)
+                || (name.contains("_net_") && name.ends_with(".safetensors"))
+                || (name.starts_with("loss_log") && name.ends_with(".jsonl"))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Lets a fresh run use `dir`: refused when it holds a run's checkpoints (a new run would
+/// overwrite them), unless `overwrite`, which removes them first. Other files (datasets,
+/// a reference's `.pth` or `.ckpt`) are left alone.
+pub fn claim_run_folder(dir: &Path, overwrite: bool) -> Result<()> {
+    let found = run_files(dir);
+    let has_checkpoints = found.iter().any(|p| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        name == "generations" || name == STATE || name.contains("_net_")
+    });
+    if !has_checkpoints {
+        return Ok(());
+    }
+    if !overwrite {
+        return Err(Error::File {
+            path: dir.display().to_string(),
+            msg: "already holds a run: add --continue-train to go on with it, --overwrite to start it again (its checkpoints, logs and samples are removed), or --name to start another".into(),
+        });
+    }
+    for path in found {
+        let gone = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        gone.map_err(|e| Error::File { path: path.display().to_string(), msg: e.to_string() })?;
+    }
+    eprintln!("--overwrite: removed the earlier run's checkpoints, logs and samples from {}", dir.display());
+    Ok(())
+}

@@ -63,6 +63,9 @@ where
     L: Loader<Batch = M::Batch>,
 {
     let dir = o.run_dir();
+    if !o.continue_train {
+        checkpoint::claim_run_folder(&dir, o.overwrite)?;
+    }
     let images = dir.join("web").join("images");
     std::fs::create_dir_all(&images)
         .map_err(|e| Error::File { path: images.display().to_string(), msg: e.to_string() })?;
@@ -124,6 +127,10 @@ where
         plan.total,
         plan.per_epoch,
         nets.join(", ")
+    );
+    eprintln!(
+        "outputs go to {}; the first step compiles the kernels it uses, so it is slow (minutes at full size on a CPU)",
+        dir.display()
     );
     let mut progress = Progress::new(plan.total, start, o.print_freq);
     let last_epoch = plan.epoch(plan.total.saturating_sub(1));

@@ -21,6 +21,10 @@ pub struct RunOptions {
     /// (<epoch>_net_<name>.safetensors or the reference's .pth) with fresh optimizers.
     #[arg(long)]
     pub continue_train: bool,
+    /// Start again under a name that already holds a run, removing its checkpoints, logs
+    /// and samples (without it such a run is refused, so nothing is lost by mistake).
+    #[arg(long, conflicts_with = "continue_train")]
+    pub overwrite: bool,
     /// Which networks --continue-train loads: latest, or an epoch number (a step number for
     /// models counted in steps, which then go on from that step, as StarGAN's --resume_iters).
     #[arg(long, default_value = "latest")]

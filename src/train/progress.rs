@@ -1,6 +1,7 @@
 //! How far training has come, on stderr: an `indicatif` bar when stderr is a terminal, and
 //! otherwise (CI, a log file) a plain line every `print_freq` steps with no carriage returns.
-//! Rate and ETA count only this session's steps, so a resumed run reports its real speed.
+//! Rate and ETA count only this session's steps after its first (which compiles kernels
+//! and fills the buffer pool), so a resumed or just-started run reports its real speed.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -15,7 +16,8 @@ pub struct Progress {
     total: usize,
     first_step: usize,
     print_freq: usize,
-    start: Instant,
+    /// When this session's first step ended, and its number: the rate is measured from there.
+    warm: Option<(Instant, usize)>,
 }
 
 impl Progress {
@@ -30,14 +32,15 @@ impl Progress {
                 .with_style(style)
                 .with_position(first_step as u64)
         });
-        Progress { bar, total: total_steps, first_step, print_freq: print_freq.max(1), start: Instant::now() }
+        Progress { bar, total: total_steps, first_step, print_freq: print_freq.max(1), warm: None }
     }
 
     /// Records that the 1-based global `step` has finished, with the epoch (current, total)
     /// where the model has epochs, and the step's losses.
     pub fn update(&mut self, step: usize, epoch: Option<(usize, usize)>, losses: &[(String, f32)]) {
-        let done = step.saturating_sub(self.first_step);
-        let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+        let (since, warm_step) = *self.warm.get_or_insert((Instant::now(), step.max(self.first_step)));
+        let done = step.saturating_sub(warm_step);
+        let rate = if done == 0 { 0.0 } else { done as f64 / since.elapsed().as_secs_f64().max(1e-9) };
         let left = self.total.saturating_sub(step);
         let eta = (rate > 0.0).then(|| Duration::from_secs_f64(left as f64 / rate));
         match &self.bar {
@@ -105,6 +108,7 @@ fn loss(v: f32) -> String {
 
 fn rate_text(rate: f64) -> String {
     match rate {
+        r if r <= 0.0 => "?".into(),
         r if r >= 100.0 => format!("{r:.0}"),
         r if r >= 1.0 => format!("{r:.1}"),
         r => format!("{r:.2}"),

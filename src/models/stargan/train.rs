@@ -174,6 +174,10 @@ pub struct RunArgs {
     /// newest complete checkpoint set (generations/<step>/).
     #[arg(long)]
     pub continue_train: bool,
+    /// Start again under a name that already holds a run, removing its checkpoints, logs
+    /// and samples (without it such a run is refused, so nothing is lost by mistake).
+    #[arg(long, conflicts_with = "continue_train")]
+    pub overwrite: bool,
     /// Stop after this many iterations in all, saving a checkpoint (as Ctrl-C does);
     /// --continue-train goes on from there.
     #[arg(long, value_parser = positive)]
@@ -227,6 +231,7 @@ impl TrainArgs {
             checkpoints_dir: r.checkpoints_dir.clone(),
             seed: r.seed,
             continue_train: r.continue_train || self.resume_iters.is_some(),
+            overwrite: r.overwrite,
             epoch: self.resume_iters.map_or("latest".into(), |n| n.to_string()),
             epoch_count: 1,
             display_freq: Some(self.sample_step.unwrap_or(if small { 100 } else { 1000 })),

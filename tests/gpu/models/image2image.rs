@@ -180,7 +180,8 @@ fn pixel_discriminators_and_channel_counts() {
     let err = tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1"]).run(&d).unwrap_err().to_string();
     assert!(err.contains("--lambda-identity 0"), "{err}");
     if let Err(e) =
-        tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1", "--lambda-identity", "0"]).run(&d)
+        tiny(&root, &data, &["--netD", "pixel", "--input-nc", "1", "--lambda-identity", "0", "--overwrite"])
+            .run(&d)
     {
         panic!("gray A to colour B: {e}");
     }

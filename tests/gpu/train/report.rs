@@ -215,6 +215,8 @@ fn plain_progress_line_shows_step_epoch_rate_eta_and_losses() {
         plain_line(7, 10, None, 0.456, None, &losses[..1]),
         "step 7/10 0.46 steps/s ETA ? | D_A 0.251"
     );
+    // The first step of a session compiles kernels: no rate is claimed from it.
+    assert_eq!(plain_line(1, 10, None, 0.0, None, &losses[..1]), "step 1/10 ? steps/s ETA ? | D_A 0.251");
     assert_eq!(duration(Duration::from_secs(45)), "45s");
     assert_eq!(duration(Duration::from_secs(3 * 3600 + 5 * 60 + 9)), "3h 05m");
     assert_eq!(duration(Duration::from_secs(2 * 86_400 + 7 * 3600)), "2d 07h");

@@ -92,8 +92,13 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     let err = broken.run(&d).unwrap_err().to_string();
     assert!(err.contains("not finite after step 6") && err.contains("last good checkpoint"), "{err}");
     assert!(std::fs::read(run.join("latest_net_G_A.safetensors")).unwrap() == before, "checkpoint kept");
-    // Losses that are NaN stop training too, naming the loss and the step.
+    // A fresh run under the same name is refused unless --overwrite says to start again.
     broken.run.continue_train = false;
+    let err = broken.run(&d).unwrap_err().to_string();
+    assert!(err.contains("already holds a run") && err.contains("--overwrite"), "{err}");
+    assert!(run.join("latest_net_G_A.safetensors").is_file(), "nothing was removed");
+    // Losses that are NaN stop training too, naming the loss and the step.
+    broken.run.overwrite = true;
     let err = broken.run(&d).unwrap_err().to_string();
     assert!(err.contains("became NaN") && err.contains("step 2"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
