@@ -33,6 +33,10 @@ pub enum Error {
     /// A file could not be read or written, or its contents are malformed.
     #[error("{path}: {msg}")]
     File { path: String, msg: String },
+    /// The GPU failed after the device opened (out of memory, a validation error, a lost
+    /// device); the message says what to change.
+    #[error("{0}")]
+    Gpu(String),
     /// Reading a GPU buffer back to the host failed.
     #[error("readback failed: {0}")]
     Readback(String),

@@ -30,6 +30,9 @@ struct Inner {
     slot: u64,
     /// The largest storage binding in bytes: no tensor may be bigger.
     max_binding: u64,
+    /// The first error wgpu reported outside any call (validation, out of memory, a lost
+    /// device), turned into our error at the next sync instead of wgpu's panic.
+    failure: Arc<Mutex<Option<String>>>,
     state: Mutex<State>,
 }
 
@@ -80,6 +83,28 @@ impl Device {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
             .map_err(|e| Error::Device(e.to_string()))?;
+        let failure: Arc<Mutex<Option<String>>> = Arc::default();
+        let record = |failure: &Arc<Mutex<Option<String>>>, msg: String| {
+            let mut slot = failure.lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert(msg);
+        };
+        let on_error = failure.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let msg = match e {
+                wgpu::Error::OutOfMemory { .. } => {
+                    "the GPU ran out of memory: lower --batch-size or the image size (or close other GPU programs)".to_string()
+                }
+                other => format!("the GPU reported an error: {other}"),
+            };
+            record(&on_error, msg);
+        }));
+        let on_lost = failure.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            let reason = format!("{reason:?}");
+            if reason != "Destroyed" {
+                record(&on_lost, format!("the GPU device was lost ({reason}: {msg}); a driver reset or too long a kernel can cause this: try a smaller --batch-size or image size"));
+            }
+        });
         let limits = device.limits();
         let slot = slot_bytes(limits.min_uniform_buffer_offset_alignment);
         let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
@@ -90,7 +115,15 @@ impl Device {
             rng: std::collections::HashMap::new(),
         };
         let summary = AdapterSummary::of(&adapter);
-        Ok(Device(Arc::new(Inner { device, queue, summary, slot, max_binding, state: Mutex::new(state) })))
+        Ok(Device(Arc::new(Inner {
+            device,
+            queue,
+            summary,
+            slot,
+            max_binding,
+            failure,
+            state: Mutex::new(state),
+        })))
     }
 
     /// The process-wide device, opened on first use and shared afterwards (opening devices
@@ -300,8 +333,17 @@ impl Device {
         self.0
             .device
             .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
-            .map(|_| ())
-            .map_err(|e| Error::Readback(e.to_string()))
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        self.check()
+    }
+
+    /// The error wgpu reported since the device opened, if any: once the device has
+    /// failed, every later sync reports it.
+    pub fn check(&self) -> Result<()> {
+        match self.0.failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(msg) => Err(Error::Gpu(msg.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Copies the first `numel` values of `src` to the host: a sync point.
@@ -347,5 +389,27 @@ impl PartialEq for Device {
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Device({} on {})", self.0.summary.name, self.0.summary.backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error wgpu reports outside any call (here a buffer it refuses) becomes our error
+    /// at the next sync, instead of wgpu's default panic.
+    #[test]
+    fn a_gpu_error_is_reported_at_the_next_sync() {
+        let d = Device::open().expect("tests need a GPU adapter; on a CPU install mesa-vulkan-drivers");
+        d.sync().unwrap();
+        let _refused = d.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("invalid on purpose"),
+            size: 16,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let err = d.sync().unwrap_err().to_string();
+        assert!(err.contains("the GPU reported an error"), "{err}");
+        assert!(d.check().is_err(), "a failed device stays failed");
     }
 }
