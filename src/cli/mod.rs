@@ -226,6 +226,10 @@ pub fn main() -> ExitCode {
         }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // A progress bar may hold the terminal's last line: start the error on its own.
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!();
+            }
             eprintln!("gantry: {e}");
             ExitCode::FAILURE
         }

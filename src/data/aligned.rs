@@ -57,7 +57,8 @@ impl AlignedLoader {
         start: u64,
     ) -> Result<AlignedLoader> {
         check(&pre, batch)?;
-        let files = folder(root.join(phase), &format!("the aligned layout needs {phase}/ with A|B images"))?;
+        let layout = format!("the aligned layout needs {phase}/ with A|B images");
+        let files = folder(root.join(phase), &layout, pre.skip_bad_images)?;
         let epoch_len = files.len();
         let mut order = EpochOrder::new(seed, epoch_len);
         let rx = spawn(start, batch, pre.skip_bad_images, move |i| {

@@ -53,6 +53,7 @@ impl LabelledLoader {
         if items.is_empty() {
             return Err(Error::Invalid { op: "loader", msg: "the dataset has no images".into() });
         }
+        let items = super::scan::keep_readable(items, skip_bad)?;
         let per_epoch = items.len().div_ceil(batch);
         let mut order = EpochOrder::new(seed, items.len());
         let rx = spawn(start, batch, skip_bad, move |k| {

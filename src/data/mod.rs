@@ -9,6 +9,7 @@ pub mod labelled;
 pub mod loader;
 pub mod python_random;
 pub mod rng;
+pub mod scan;
 pub mod synth;
 pub mod synth_celeba;
 pub mod transforms;

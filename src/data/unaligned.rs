@@ -53,12 +53,13 @@ pub(crate) fn check(pre: &Preprocess, batch: usize) -> Result<()> {
     Ok(())
 }
 
-/// The image files of a dataset folder that must exist; the error names the layout.
-pub(crate) fn folder(dir: PathBuf, layout: &str) -> Result<Vec<PathBuf>> {
+/// The readable image files of a dataset folder that must exist (see `scan`); the error
+/// names the layout.
+pub(crate) fn folder(dir: PathBuf, layout: &str, skip_bad: bool) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Err(Error::File { path: dir.display().to_string(), msg: format!("is missing: {layout}") });
     }
-    image_files(&dir)
+    super::scan::keep_readable_files(image_files(&dir)?, skip_bad)
 }
 
 /// Batches of (A, B) from an unaligned folder pair, read on a background thread.
@@ -82,8 +83,8 @@ impl UnalignedLoader {
     ) -> Result<UnalignedLoader> {
         check(&pre, batch)?;
         let layout = format!("the unaligned layout needs {phase}A/ and {phase}B/");
-        let a = folder(root.join(format!("{phase}A")), &layout)?;
-        let b = folder(root.join(format!("{phase}B")), &layout)?;
+        let a = folder(root.join(format!("{phase}A")), &layout, pre.skip_bad_images)?;
+        let b = folder(root.join(format!("{phase}B")), &layout, pre.skip_bad_images)?;
         let epoch_len = a.len().max(b.len());
         let mut order = EpochOrder::new(seed, epoch_len);
         let rx = spawn(start, batch, pre.skip_bad_images, move |i| {

@@ -64,8 +64,19 @@ fn unaligned_loader_batches_and_names_bad_input() {
     };
     assert!(err.to_string().contains("--crop-size 32 is larger than --load-size 30"), "{err}");
     std::fs::write(dir.join("trainA/0000.png"), b"not an image").unwrap();
+    std::fs::write(dir.join("trainA/0009.jpg"), b"").unwrap();
+    // Every bad file is named before training starts, not when the loader reaches it.
+    let Err(err) = UnalignedLoader::new(&dir, "train", pre, 3, 1, 0) else {
+        panic!("corrupt images must be an error")
+    };
+    let err = err.to_string();
+    assert!(err.contains("2 of 4") && err.contains("0009.jpg") && err.contains("--skip-bad-images"), "{err}");
+    // A file whose header is sound but whose data is cut short still shows when read.
+    std::fs::remove_file(dir.join("trainA/0009.jpg")).unwrap();
+    let good = std::fs::read(dir.join("trainA/0001.png")).unwrap();
+    std::fs::write(dir.join("trainA/0000.png"), &good[..good.len() / 2]).unwrap();
     let mut loader = UnalignedLoader::new(&dir, "train", pre, 3, 1, 0).unwrap();
-    let Err(err) = loader.next_batch(&d) else { panic!("a corrupt image must be an error") };
+    let Err(err) = loader.next_batch(&d) else { panic!("a truncated image must be an error") };
     assert!(err.to_string().contains("0000.png"), "{err}");
     // With --skip-bad-images the corrupt file is passed over and batches keep coming.
     let mut skipping =
