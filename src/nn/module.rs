@@ -93,26 +93,30 @@ pub trait ModuleExt: Module {
     fn load_state_dict(&self, tensors: &NamedTensors) -> Result<()> {
         self.check_state_dict(tensors)?;
         let own = self.state_dict();
-        let mut problems = Vec::new();
+        let (mut missing, mut reshaped, mut unexpected) = (Vec::new(), Vec::new(), Vec::new());
         for (name, t) in &own {
             match tensors.iter().find(|(n, _)| n == name) {
                 None if self.ignores_legacy_key(name) => {}
-                None => problems.push(format!("missing {name} {:?}", t.shape())),
-                Some((_, h)) if h.shape != t.shape() => problems.push(format!(
-                    "{name}: the file has shape {:?}, the model {:?}",
-                    h.shape,
-                    t.shape()
-                )),
+                None => missing.push(format!("{name} {:?}", t.shape())),
+                Some((_, h)) if h.shape != t.shape() => {
+                    reshaped.push(format!("{name} (file {:?}, model {:?})", h.shape, t.shape()))
+                }
                 Some(_) => {}
             }
         }
         for (name, h) in tensors {
             if !own.iter().any(|(n, _)| n == name) && !self.ignores_legacy_key(name) {
-                problems.push(format!("unexpected {name} {:?}", h.shape));
+                unexpected.push(format!("{name} {:?}", h.shape));
             }
         }
+        unexpected.sort();
+        let problems = summarise(&[
+            ("missing from the file", &missing),
+            ("of another shape", &reshaped),
+            ("in the file but not the model", &unexpected),
+        ]);
         if !problems.is_empty() {
-            return Err(Error::Invalid { op: "load_state_dict", msg: problems.join("; ") });
+            return Err(Error::Invalid { op: "load_state_dict", msg: problems });
         }
         no_grad(|| {
             for (name, t) in &own {
@@ -127,6 +131,24 @@ pub trait ModuleExt: Module {
 }
 
 impl<M: Module + ?Sized> ModuleExt for M {}
+
+/// A mismatch in a few lines: each kind's count and its first few keys (in the model's
+/// order, or sorted for keys the model lacks), so that even a file of another
+/// architecture gives a readable message.
+fn summarise(kinds: &[(&str, &Vec<String>)]) -> String {
+    const SHOWN: usize = 4;
+    kinds
+        .iter()
+        .filter(|(_, keys)| !keys.is_empty())
+        .map(|(what, keys)| {
+            let more =
+                if keys.len() > SHOWN { format!(", … {} more", keys.len() - SHOWN) } else { String::new() };
+            let first: Vec<&str> = keys.iter().take(SHOWN).map(String::as_str).collect();
+            format!("{} key(s) {what}: {}{more}", keys.len(), first.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// A module with one input and one output.
 pub trait Layer: Module {
