@@ -3,6 +3,7 @@
 //! translation with a trained generator.
 
 pub mod args;
+pub mod infer;
 pub mod nets;
 pub mod options;
 pub mod translate;

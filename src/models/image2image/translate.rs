@@ -26,13 +26,15 @@ pub struct TranslateArgs {
     /// Where <stem>.png files go.
     #[arg(long)]
     pub output: PathBuf,
-    /// Generator architecture [default: resnet_9blocks (CycleGAN), unet_256 (pix2pix)].
+    /// Generator architecture [default: read from the checkpoint; else resnet_9blocks
+    /// (CycleGAN), unet_256 (pix2pix)].
     #[arg(long = "netG", value_enum)]
     pub net_g: Option<NetG>,
-    /// Generator filters in the last conv layer.
-    #[arg(long, default_value_t = 64, value_parser = positive)]
-    pub ngf: usize,
-    /// Normalisation layers [default: instance (CycleGAN), batch (pix2pix)].
+    /// Generator filters in the last conv layer [default: read from the checkpoint; else 64].
+    #[arg(long, value_parser = positive)]
+    pub ngf: Option<usize>,
+    /// Normalisation layers [default: read from the checkpoint; else instance (CycleGAN),
+    /// batch (pix2pix)].
     #[arg(long, value_enum)]
     pub norm: Option<NormKind>,
     /// Build the generator without dropout (CycleGAN never has it).
@@ -46,12 +48,12 @@ pub struct TranslateArgs {
     pub load_size: u32,
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub crop_size: u32,
-    /// Channels of the input images (1 or 3).
-    #[arg(long, default_value_t = 3, value_parser = channels)]
-    pub input_nc: usize,
-    /// Channels of the output images (1 or 3).
-    #[arg(long, default_value_t = 3, value_parser = channels)]
-    pub output_nc: usize,
+    /// Channels of the input images, 1 or 3 [default: read from the checkpoint; else 3].
+    #[arg(long, value_parser = channels)]
+    pub input_nc: Option<usize>,
+    /// Channels of the output images, 1 or 3 [default: read from the checkpoint; else 3].
+    #[arg(long, value_parser = channels)]
+    pub output_nc: Option<usize>,
 }
 
 impl TranslateArgs {
@@ -59,14 +61,22 @@ impl TranslateArgs {
     pub fn options(&self, defaults: GeneratorOptions) -> TranslateOptions {
         let generator = GeneratorOptions {
             net_g: self.net_g.unwrap_or(defaults.net_g),
-            ngf: self.ngf,
+            ngf: self.ngf.unwrap_or(64),
             norm: self.norm.unwrap_or(defaults.norm),
             dropout: defaults.dropout && !self.no_dropout,
-            input_nc: self.input_nc,
-            output_nc: self.output_nc,
+            input_nc: self.input_nc.unwrap_or(3),
+            output_nc: self.output_nc.unwrap_or(3),
         };
+        let given = [
+            self.net_g.is_some(),
+            self.ngf.is_some(),
+            self.norm.is_some(),
+            self.input_nc.is_some(),
+            self.output_nc.is_some(),
+        ];
         TranslateOptions {
             generator,
+            given,
             weights: self.weights.clone(),
             input: self.input.clone(),
             output: self.output.clone(),
@@ -81,6 +91,9 @@ impl TranslateArgs {
 #[derive(Clone, Debug)]
 pub struct TranslateOptions {
     pub generator: GeneratorOptions,
+    /// Which of --netG, --ngf, --norm, --input-nc, --output-nc were given; the others are
+    /// read from the checkpoint when it shows them.
+    pub given: [bool; 5],
     pub weights: PathBuf,
     pub input: PathBuf,
     pub output: PathBuf,
@@ -99,12 +112,41 @@ pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
             msg: format!("--crop-size {} is larger than --load-size {}", o.crop_size, o.load_size),
         });
     }
-    o.generator.check_side(o.crop_size as usize, "--crop-size")?;
-    let net = o.generator.build(d)?;
     let tensors = load_any(&o.weights, None)?;
-    net.load_state_dict(&tensors).map_err(|e| Error::File {
-        path: o.weights.display().to_string(),
-        msg: format!("does not fit the generator {}: {e}", o.generator.flags()),
+    let inferred = super::infer::infer(&tensors);
+    let mut g = o.generator.clone();
+    if let Some(i) = inferred {
+        let [net_g, ngf, norm, input_nc, output_nc] = o.given;
+        g.net_g = if net_g { g.net_g } else { i.net_g };
+        g.ngf = if ngf { g.ngf } else { i.ngf };
+        g.norm = if norm { g.norm } else { i.norm };
+        g.input_nc = if input_nc { g.input_nc } else { i.input_nc };
+        g.output_nc = if output_nc { g.output_nc } else { i.output_nc };
+        if o.given.contains(&false) {
+            eprintln!("{} holds a generator {}", o.weights.display(), g.flags());
+        }
+    }
+    g.check_side(o.crop_size as usize, "--crop-size")?;
+    let net = g.build(d)?;
+    net.load_state_dict(&tensors).map_err(|e| {
+        let hint = match inferred {
+            Some(i) => {
+                let fits = GeneratorOptions {
+                    net_g: i.net_g,
+                    ngf: i.ngf,
+                    norm: i.norm,
+                    input_nc: i.input_nc,
+                    output_nc: i.output_nc,
+                    ..g.clone()
+                };
+                format!(" The file looks like {}.", fits.flags())
+            }
+            None => String::new(),
+        };
+        Error::File {
+            path: o.weights.display().to_string(),
+            msg: format!("does not fit the generator {}: {e}.{hint}", g.flags()),
+        }
     })?;
     net.set_training(!o.eval);
     std::fs::create_dir_all(&o.output)
@@ -115,7 +157,7 @@ pub fn translate(d: &Device, o: &TranslateOptions) -> Result<Vec<PathBuf>> {
         let img = image::resize_to(image::read_rgb(file)?, o.load_size, o.load_size);
         let off = (o.load_size - o.crop_size) / 2;
         let img = ::image::imageops::crop_imm(&img, off, off, o.crop_size, o.crop_size).to_image();
-        let x = image::to_tensor(d, &img, o.generator.input_nc)?;
+        let x = image::to_tensor(d, &img, g.input_nc)?;
         let y = crate::autograd::no_grad(|| net.forward(&x))?;
         let out = o.output.join(name);
         image::save_png(&out, &y)?;

@@ -136,22 +136,8 @@ fn translate_cli_matches_the_reference_pipeline() {
         "resnet_instance.pth",
         "rgb.png",
     );
-    run(
-        &[
-            "--netG",
-            "resnet_6blocks",
-            "--ngf",
-            "4",
-            "--input-nc",
-            "1",
-            "--load-size",
-            "16",
-            "--crop-size",
-            "16",
-        ],
-        "resnet6_gray.pth",
-        "gray_source.png",
-    );
+    // No architecture flags: --netG resnet_6blocks --ngf 4 --input-nc 1 are read from the file.
+    run(&["--load-size", "16", "--crop-size", "16"], "resnet6_gray.pth", "gray_source.png");
     for (written, expected) in
         [("rgb.png", "translate_rgb_expected.png"), ("gray_source.png", "translate_gray_expected.png")]
     {
@@ -186,4 +172,20 @@ fn pixel_discriminators_and_channel_counts() {
         panic!("gray A to colour B: {e}");
     }
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The generator a checkpoint holds, read from its keys and shapes.
+#[test]
+fn a_checkpoint_tells_which_generator_it_holds() {
+    use gantry::models::image2image::infer::{infer, Inferred};
+    use gantry::models::image2image::{NetG, NormKind};
+    let read = |f: &str| infer(&load_pth(dir().join(f)).unwrap().tensors());
+    let g = |net_g, ngf, norm, input_nc, output_nc| Some(Inferred { net_g, ngf, norm, input_nc, output_nc });
+    assert_eq!(read("resnet_instance.pth"), g(NetG::Resnet6, 8, NormKind::Instance, 3, 3));
+    assert_eq!(read("resnet6_gray.pth"), g(NetG::Resnet6, 4, NormKind::Instance, 1, 3));
+    assert_eq!(read("unet128_batch_train.pth"), g(NetG::Unet128, 4, NormKind::Batch, 3, 3));
+    assert_eq!(read("unet256_instance.pth"), g(NetG::Unet256, 2, NormKind::Instance, 3, 3));
+    // Three residual blocks is no generator the options can build: nothing is claimed.
+    assert_eq!(read("resnet_batch_dropout_eval.pth"), None);
+    assert_eq!(read("nlayer_basic_instance.pth"), None, "a discriminator");
 }
