@@ -71,6 +71,10 @@ impl AlignedLoader {
 
 impl Loader for AlignedLoader {
     type Batch = AlignedBatch;
+    fn describe(&self) -> String {
+        format!("{} image pairs", self.epoch_len)
+    }
+
     fn steps_per_epoch(&self) -> usize {
         self.epoch_len.div_ceil(self.batch)
     }

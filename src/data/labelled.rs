@@ -34,6 +34,7 @@ pub struct LabelledLoader {
     rx: Receiver<Result<Fetched<(Prepared, Label)>>>,
     per_epoch: usize,
     position: u64,
+    images: usize,
 }
 
 impl LabelledLoader {
@@ -55,18 +56,23 @@ impl LabelledLoader {
         }
         let items = super::scan::keep_readable(items, skip_bad)?;
         let per_epoch = items.len().div_ceil(batch);
+        let images = items.len();
         let mut order = EpochOrder::new(seed, items.len());
         let rx = spawn(start, batch, skip_bad, move |k| {
             let (path, label) = &items[order.at(k)];
             let mut rng = HostRng::for_item(seed, 0x57A2, k);
             Ok((transform.load(path, &mut rng)?, label.clone()))
         });
-        Ok(LabelledLoader { rx, per_epoch, position: start })
+        Ok(LabelledLoader { rx, per_epoch, position: start, images })
     }
 }
 
 impl Loader for LabelledLoader {
     type Batch = LabelledBatch;
+
+    fn describe(&self) -> String {
+        format!("{} labelled images", self.images)
+    }
 
     fn steps_per_epoch(&self) -> usize {
         self.per_epoch

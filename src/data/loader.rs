@@ -20,6 +20,10 @@ pub trait Loader {
     /// Items consumed so far, skipped ones included: a loader built with this start
     /// position continues exactly where this one stands.
     fn position(&self) -> u64;
+    /// The data in a few words for the run's banner (`trainA 64 images, trainB 64 images`).
+    fn describe(&self) -> String {
+        String::new()
+    }
 }
 
 /// A batch of items as they left the thread, and the position after its last item.

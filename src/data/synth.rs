@@ -185,3 +185,29 @@ pub fn write_complete(root: &Path, write: impl FnOnce(&Path) -> Result<()>) -> R
         .map_err(|e| Error::File { path: root.display().to_string(), msg: e.to_string() })?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_appears_only_complete_and_leftovers_are_removed() {
+        let parent = std::env::temp_dir().join(format!("gantry-write-complete-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let root = parent.join("synthetic");
+        // A writer that fails half way (as a killed run would stop) leaves no set behind.
+        let failed = write_complete(&root, |tmp| {
+            std::fs::create_dir_all(tmp).unwrap();
+            std::fs::write(tmp.join("half.png"), b"").unwrap();
+            Err(Error::Invalid { op: "test", msg: "stopped".into() })
+        });
+        assert!(failed.is_err() && !root.exists());
+        // The next attempt removes the leftover and writes the whole set.
+        assert!(write_complete(&root, |tmp| write_colors(tmp, 1, 8, 1)).unwrap());
+        assert!(root.join("testB").is_dir());
+        let leftovers = std::fs::read_dir(&parent).unwrap().count();
+        assert_eq!(leftovers, 1, "only the finished set remains");
+        assert!(!write_complete(&root, |_| panic!("an existing set is not written again")).unwrap());
+        std::fs::remove_dir_all(&parent).unwrap();
+    }
+}

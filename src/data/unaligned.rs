@@ -69,6 +69,8 @@ pub struct UnalignedLoader {
     batch: usize,
     position: u64,
     pre: Preprocess,
+    /// Images in A and in B.
+    sizes: (usize, usize),
 }
 
 impl UnalignedLoader {
@@ -86,6 +88,7 @@ impl UnalignedLoader {
         let a = folder(root.join(format!("{phase}A")), &layout, pre.skip_bad_images)?;
         let b = folder(root.join(format!("{phase}B")), &layout, pre.skip_bad_images)?;
         let epoch_len = a.len().max(b.len());
+        let sizes = (a.len(), b.len());
         let mut order = EpochOrder::new(seed, epoch_len);
         let rx = spawn(start, batch, pre.skip_bad_images, move |i| {
             let k = order.at(i);
@@ -93,7 +96,7 @@ impl UnalignedLoader {
             let pb = &b[rng.below(b.len())];
             Ok((prepare(&a[k % a.len()], &pre, &mut rng)?, prepare(pb, &pre.for_b(), &mut rng)?))
         });
-        Ok(UnalignedLoader { rx, epoch_len, batch, position: start, pre })
+        Ok(UnalignedLoader { rx, epoch_len, batch, position: start, pre, sizes })
     }
 }
 
@@ -109,6 +112,10 @@ pub(crate) fn upload(
 
 impl Loader for UnalignedLoader {
     type Batch = UnalignedBatch;
+    fn describe(&self) -> String {
+        format!("{} images in A, {} in B", self.sizes.0, self.sizes.1)
+    }
+
     fn steps_per_epoch(&self) -> usize {
         self.epoch_len.div_ceil(self.batch)
     }

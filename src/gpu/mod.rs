@@ -204,7 +204,7 @@ impl Device {
             return Err(Error::Invalid {
                 op: "alloc",
                 msg: format!(
-                    "a tensor of {numel} elements ({} MiB) exceeds this adapter's largest storage binding of {} MiB",
+                    "a tensor of {numel} elements ({} MiB) exceeds this adapter's largest storage binding of {} MiB: lower --batch-size or the image size",
                     bytes >> 20,
                     limit >> 20
                 ),

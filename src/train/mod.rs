@@ -119,10 +119,12 @@ where
         .collect();
     let summary = d.summary();
     eprintln!(
-        "training {} on {} ({}): steps {}..{} ({} per epoch); parameters {}",
+        "training {} on {} ({}, {}): {}; steps {}..{} ({} per epoch); parameters {}",
         o.name,
         summary.name,
         summary.backend,
+        summary.driver,
+        loader.describe(),
         start + 1,
         plan.total,
         plan.per_epoch,

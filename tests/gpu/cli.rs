@@ -44,6 +44,10 @@ fn bad_training_options_name_the_option() {
         (vec!["train", "cyclegan", "--nonsense"], "--nonsense"),
         (vec!["train", "cyclegan", "--norm", "foo"], "--norm"),
         (vec!["train", "cyclegan", "--batch-size", "0"], "--batch-size"),
+        (vec!["train", "cyclegan", "--ngf", "0"], "--ngf"),
+        (vec!["train", "cyclegan", "--ndf", "0"], "--ndf"),
+        (vec!["train", "cyclegan", "--input-nc", "0", "--lambda-identity", "0"], "--input-nc"),
+        (vec!["train", "cyclegan", "--print-freq", "0"], "--print-freq"),
         (vec!["train", "cyclegan", "--netD", "patch"], "--netD"),
         (vec!["train", "pix2pix", "--input-nc", "2"], "--input-nc"),
         (

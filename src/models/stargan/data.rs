@@ -115,6 +115,13 @@ fn domain(d: &Device, b: LabelledBatch) -> Result<DomainBatch> {
 impl Loader for StarGanLoader {
     type Batch = StarGanBatch;
 
+    fn describe(&self) -> String {
+        match &self.second {
+            None => self.first.describe(),
+            Some(second) => format!("CelebA {}, RaFD {}", self.first.describe(), second.describe()),
+        }
+    }
+
     fn steps_per_epoch(&self) -> usize {
         self.first.steps_per_epoch()
     }
