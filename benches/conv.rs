@@ -1,5 +1,5 @@
 //! Convolution-family benchmarks: conv2d forward, its input and weight gradients, the
-//! transposed convolution, padding and the fused norms: the device's kernels (`auto`, the
+//! transposed convolution, padding, the fused norms and nearest upsampling: the device's kernels (`auto`, the
 //! CPU-specific ones on lavapipe), the portable blocked ones, and the naive twins.
 //!
 //! `cargo bench --bench conv`. Every timed iteration waits for the GPU (`Device::sync`).
@@ -94,5 +94,18 @@ fn pad_and_norm(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, convolutions, pad_and_norm);
+/// Nearest 2x upsampling (StarGAN v2's and FastGAN's up-blocks) and its gradient, whose
+/// index_add visits only each slot's own positions.
+fn upsample(c: &mut Criterion) {
+    let d = device();
+    let x = Tensor::randn(&d, &[1, 64, 64, 64]).unwrap().requires_grad_();
+    let gy = Tensor::randn(&d, &[1, 64, 128, 128]).unwrap();
+    let bytes = 4 * 64 * 64 * 64;
+    timed(c, "upsample_nearest2x_64x64x64", "forward+backward", Throughput::Bytes(5 * bytes), &d, || {
+        let y = x.upsample_nearest(2).unwrap();
+        grad(&[y.mul(&gy).unwrap().sum_all().unwrap()], std::slice::from_ref(&x), false).unwrap().remove(0)
+    });
+}
+
+criterion_group!(benches, convolutions, pad_and_norm, upsample);
 criterion_main!(benches);

@@ -2,6 +2,9 @@
 // whole numbers stored as f32 (exact below 2^24).
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
+// index_select: the indices. index_add: the same indices grouped by slot (CSR): for each
+// slot s, idx[s] .. idx[s + 1] delimit its positions l, listed in ascending order from
+// idx[size + 1].
 @group(0) @binding(1) var<storage, read> idx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
@@ -24,9 +27,10 @@ fn index_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     y[e] = x[(o * p.size + u32(idx[l])) * p.inner + i];
 }
 
-// The adjoint of index_select, as a gather: y[o, s, i] = sum over l with idx[l] = s of
-// x[o, l, i]. Repeated indices add up without atomics. One invocation per element of y
-// ([outer, size, inner]); each loops over the indices.
+// The adjoint of index_select, as a gather: y[o, s, i] = sum over l with index l = s of
+// x[o, l, i], in ascending l. Repeated indices add up without atomics. One invocation per
+// element of y ([outer, size, inner]); each visits only its own slot's positions, so the
+// work is linear in the indices (a 2x nearest upsampling adds two values per slot).
 @compute @workgroup_size(256)
 fn index_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let e = gid.x + gid.y * nwg.x * 256u;
@@ -35,10 +39,10 @@ fn index_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let s = (e / p.inner) % p.size;
     let o = e / (p.inner * p.size);
     var acc = 0.0;
-    for (var l = 0u; l < p.count; l++) {
-        if u32(idx[l]) == s {
-            acc += x[(o * p.count + l) * p.inner + i];
-        }
+    let end = u32(idx[s + 1u]);
+    for (var k = u32(idx[s]); k < end; k++) {
+        let l = u32(idx[p.size + 1u + k]);
+        acc += x[(o * p.count + l) * p.inner + i];
     }
     y[e] = acc;
 }

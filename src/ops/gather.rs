@@ -23,44 +23,73 @@ impl Tensor {
                 msg: format!("index {bad} is out of range for axis {ax} of {:?}", self.shape()),
             });
         }
-        let as_f32: Vec<f32> = indices.iter().map(|&i| i as f32).collect();
-        let idx = Tensor::from_slice(self.device(), &as_f32, &[indices.len()])?;
-        self.index_select_t(ax, &idx)
+        let d = self.device();
+        let idx =
+            Tensor::from_slice(d, &indices.iter().map(|&i| i as f32).collect::<Vec<_>>(), &[indices.len()])?;
+        let slots = Tensor::from_slice(d, &by_slot(indices, size), &[size + 1 + indices.len()])?;
+        self.index_select_t(ax, Indices { idx, slots, size })
     }
 
-    fn index_select_t(&self, ax: usize, idx: &Tensor) -> Result<Tensor> {
+    fn index_select_t(&self, ax: usize, ix: Indices) -> Result<Tensor> {
         let (outer, size, inner) = split(self.shape(), ax);
-        let count = idx.numel();
+        let count = ix.idx.numel();
         let mut shape = self.shape().to_vec();
         shape[ax] = count;
         let n = outer * count * inner;
         let out = self.device().alloc(n)?;
         if n > 0 {
             let params = [outer as u32, size as u32, count as u32, inner as u32];
-            let (sx, si) = (self.storage(), idx.storage());
+            let (sx, si) = (self.storage(), ix.idx.storage());
             self.device().dispatch_linear(&GATHER, "index_select", &[], &[&sx, &si], &[&out], &params, n);
         }
-        let idx = idx.clone();
         Ok(Tensor::from_op(shape, out, "index_select", &[self], move |_, _, g| {
-            Ok(vec![Some(g.index_add_t(ax, &idx, size)?)])
+            Ok(vec![Some(g.index_add_t(ax, ix.clone())?)])
         }))
     }
 
-    /// Sums the entries of `self` along `ax` into `size` slots by `idx`.
-    fn index_add_t(&self, ax: usize, idx: &Tensor, size: usize) -> Result<Tensor> {
+    /// Sums the entries of `self` along `ax` into `ix.size` slots by the indices.
+    fn index_add_t(&self, ax: usize, ix: Indices) -> Result<Tensor> {
         let (outer, count, inner) = split(self.shape(), ax);
+        let size = ix.size;
         let mut shape = self.shape().to_vec();
         shape[ax] = size;
         let n = outer * size * inner;
         let out = self.device().alloc(n)?;
         if n > 0 {
             let params = [outer as u32, size as u32, count as u32, inner as u32];
-            let (sx, si) = (self.storage(), idx.storage());
+            let (sx, si) = (self.storage(), ix.slots.storage());
             self.device().dispatch_linear(&GATHER, "index_add", &[], &[&sx, &si], &[&out], &params, n);
         }
-        let idx = idx.clone();
         Ok(Tensor::from_op(shape, out, "index_add", &[self], move |_, _, g| {
-            Ok(vec![Some(g.index_select_t(ax, &idx)?)])
+            Ok(vec![Some(g.index_select_t(ax, ix.clone())?)])
         }))
     }
+}
+
+/// Indices on the device, as index_select reads them and grouped by slot as index_add
+/// reads them.
+#[derive(Clone)]
+struct Indices {
+    idx: Tensor,
+    slots: Tensor,
+    size: usize,
+}
+
+/// The indices grouped by slot (CSR): `size + 1` offsets, then the positions l of each
+/// slot in ascending order.
+fn by_slot(indices: &[usize], size: usize) -> Vec<f32> {
+    let mut starts = vec![0usize; size + 1];
+    for &i in indices {
+        starts[i + 1] += 1;
+    }
+    for s in 0..size {
+        starts[s + 1] += starts[s];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0usize; indices.len()];
+    for (l, &i) in indices.iter().enumerate() {
+        order[next[i]] = l;
+        next[i] += 1;
+    }
+    starts.iter().chain(&order).map(|&v| v as f32).collect()
 }
