@@ -111,7 +111,15 @@ fn describe(bytes: &[u8]) -> String {
         return "the file is empty".into();
     }
     let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    let looks = if bytes[0] == 0x80 {
+    let looks = if bytes.starts_with(b"\x89PNG") {
+        "a PNG image"
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "a JPEG image"
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        "gzip-compressed data (unpack it first?)"
+    } else if bytes.starts_with(b"\x93NUMPY") {
+        "a NumPy .npy array"
+    } else if bytes[0] == 0x80 {
         "a pickle without torch.save's magic number?"
     } else if bytes.iter().take(512).all(|&b| (b >= 0x20 && b != 0x7f) || b"\t\n\r".contains(&b)) {
         "text?"
