@@ -352,7 +352,8 @@ fn a_file_that_is_no_checkpoint_says_what_it_looks_like() {
         );
     }
     // An image given where a checkpoint belongs is called an image.
-    let png = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stargan/translate_in.png");
+    let png =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stargan/translate_in.png");
     let err = load_any(&png, None).unwrap_err().to_string();
     assert!(err.contains("is not a checkpoint") && err.contains("a PNG image"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -7,7 +7,9 @@ use crate::data::synth::{translation_score, write_colors};
 use crate::data::unaligned::UnalignedLoader;
 use crate::error::{Error, Result};
 use crate::gpu::Device;
-use crate::models::image2image::args::{positive, recorded_common, value_name, DataArgs, NetArgs};
+use crate::models::image2image::args::{
+    check_before_training, positive, recorded_common, value_name, DataArgs, NetArgs,
+};
 use crate::models::image2image::{init_normal, GeneratorOptions, NetG, NormKind};
 use crate::models::losses::GanMode;
 use crate::train::RunOptions;
@@ -162,19 +164,13 @@ impl TrainArgs {
     /// Trains; on the built-in set, then scores the translation of the test images.
     pub fn run(&self, d: &Device) -> Result<crate::train::Outcome> {
         let pre = self.data.preprocess((36, 32));
-        if pre.mode != crate::data::PreprocessMode::ScaleWidth
-            && pre.mode != crate::data::PreprocessMode::None
-        {
-            self.generator().check_side(pre.crop_size as usize, "--crop-size")?;
-            self.nets.discriminator(self.builtin()).check_side(pre.crop_size as usize, "--crop-size")?;
-        }
         let o = self.model_options();
-        if o.n_epochs + o.n_epochs_decay == 0 {
-            return Err(Error::Invalid {
-                op: "options",
-                msg: "--n-epochs and --n-epochs-decay are both 0: there is nothing to train".into(),
-            });
-        }
+        check_before_training(
+            &self.generator(),
+            &self.nets.discriminator(self.builtin()),
+            &pre,
+            (o.n_epochs, o.n_epochs_decay),
+        )?;
         let root = self.dataroot()?;
         d.manual_seed(self.run.seed);
         let mut model = self.build(d)?;

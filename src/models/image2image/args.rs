@@ -2,7 +2,7 @@
 //! (kebab-case). Options whose default is smaller on the built-in synthetic set are
 //! optional here and resolved by `Sizes`.
 
-use super::options::{DiscriminatorOptions, NetD, NetG};
+use super::options::{DiscriminatorOptions, GeneratorOptions, NetD, NetG};
 use crate::data::{Preprocess, PreprocessMode};
 use std::path::PathBuf;
 
@@ -139,4 +139,25 @@ pub fn recorded_common(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// What CycleGAN and pix2pix check before any work: that cropped images fit the
+/// generator and the discriminator, and that there are epochs to train.
+pub fn check_before_training(
+    g: &GeneratorOptions,
+    disc: &DiscriminatorOptions,
+    pre: &Preprocess,
+    (n_epochs, n_epochs_decay): (usize, usize),
+) -> crate::error::Result<()> {
+    if !matches!(pre.mode, PreprocessMode::ScaleWidth | PreprocessMode::None) {
+        g.check_side(pre.crop_size as usize, "--crop-size")?;
+        disc.check_side(pre.crop_size as usize, "--crop-size")?;
+    }
+    if n_epochs + n_epochs_decay == 0 {
+        return Err(crate::error::Error::Invalid {
+            op: "options",
+            msg: "--n-epochs and --n-epochs-decay are both 0: there is nothing to train".into(),
+        });
+    }
+    Ok(())
 }

@@ -5,9 +5,11 @@
 use super::{Pix2Pix, Pix2PixOptions};
 use crate::data::aligned::AlignedLoader;
 use crate::data::synth::write_pairs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::Device;
-use crate::models::image2image::args::{recorded_common, value_name, DataArgs, NetArgs};
+use crate::models::image2image::args::{
+    check_before_training, recorded_common, value_name, DataArgs, NetArgs,
+};
 use crate::models::image2image::{init_normal, GeneratorOptions, NetG, NormKind};
 use crate::models::losses::GanMode;
 use crate::train::RunOptions;
@@ -137,19 +139,13 @@ impl TrainArgs {
     /// Trains; on the built-in set, then reports the L1 distance to the true scenes.
     pub fn run(&self, d: &Device) -> Result<crate::train::Outcome> {
         let pre = self.data.preprocess(BUILTIN_SIZES);
-        if pre.mode != crate::data::PreprocessMode::ScaleWidth
-            && pre.mode != crate::data::PreprocessMode::None
-        {
-            self.generator().check_side(pre.crop_size as usize, "--crop-size")?;
-            self.nets.discriminator(self.builtin()).check_side(pre.crop_size as usize, "--crop-size")?;
-        }
         let o = self.model_options();
-        if o.n_epochs + o.n_epochs_decay == 0 {
-            return Err(Error::Invalid {
-                op: "options",
-                msg: "--n-epochs and --n-epochs-decay are both 0: there is nothing to train".into(),
-            });
-        }
+        check_before_training(
+            &self.generator(),
+            &self.nets.discriminator(self.builtin()),
+            &pre,
+            (o.n_epochs, o.n_epochs_decay),
+        )?;
         let root = self.dataroot()?;
         d.manual_seed(self.run.seed);
         let mut model = self.build(d)?;
