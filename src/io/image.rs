@@ -26,9 +26,16 @@ const MAX_IMAGE_BYTES: u64 = 512 << 20;
 pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
     let reader = || image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format();
     let unreadable = |e: image::ImageError| format!("not a readable image: {e}");
-    let (w, h) = reader().map_err(|e| e.to_string())?.into_dimensions().map_err(unreadable)?;
+    let guessed = reader().map_err(|e| e.to_string())?;
+    let format = guessed.format();
+    let (w, h) = guessed.into_dimensions().map_err(unreadable)?;
     if u64::from(w) * u64::from(h) * 3 > MAX_IMAGE_BYTES {
         return Err(format!("a {w}x{h} image is too large: as RGB it would take more than 512 MiB"));
+    }
+    // zune-jpeg counts a grey image's 8-pixel blocks as (side + 7) / 8 in u16, which
+    // overflows (a panic in debug builds) for sides over 65528.
+    if format == Some(image::ImageFormat::Jpeg) && w.max(h) > 65528 {
+        return Err(format!("a {w}x{h} JPEG: sides over 65528 pixels are not supported"));
     }
     let img = reader().map_err(|e| e.to_string())?.decode().map_err(unreadable)?;
     Ok(img.to_rgb8())
