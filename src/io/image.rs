@@ -12,12 +12,32 @@ use std::path::Path;
 
 /// Decodes an image as RGB, naming the file on failure.
 pub fn read_rgb(path: &Path) -> Result<RgbImage> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| file_error(path, e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| file_error(path, e.to_string()))?
-        .decode()
-        .map_err(|e| file_error(path, format!("not a readable image: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e.to_string()))?;
+    decode_rgb(&bytes).map_err(|e| file_error(path, e))
+}
+
+/// The most bytes a decoded image may take, before and after its conversion to RGB: the
+/// `image` crate's default allocation limit.
+const MAX_IMAGE_BYTES: u64 = 512 << 20;
+
+/// Decodes an image held in memory as RGB, its format told by content (PNG or JPEG); the
+/// error says what is wrong. A header declaring more pixels than fit in 512 MiB as RGB is
+/// refused before anything is decoded: a few damaged bytes must not cost gigabytes.
+pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
+    let reader = || image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format();
+    let unreadable = |e: image::ImageError| format!("not a readable image: {e}");
+    let guessed = reader().map_err(|e| e.to_string())?;
+    let format = guessed.format();
+    let (w, h) = guessed.into_dimensions().map_err(unreadable)?;
+    if u64::from(w) * u64::from(h) * 3 > MAX_IMAGE_BYTES {
+        return Err(format!("a {w}x{h} image is too large: as RGB it would take more than 512 MiB"));
+    }
+    // zune-jpeg counts a grey image's 8-pixel blocks as (side + 7) / 8 in u16, which
+    // overflows (a panic in debug builds) for sides over 65528.
+    if format == Some(image::ImageFormat::Jpeg) && w.max(h) > 65528 {
+        return Err(format!("a {w}x{h} JPEG: sides over 65528 pixels are not supported"));
+    }
+    let img = reader().map_err(|e| e.to_string())?.decode().map_err(unreadable)?;
     Ok(img.to_rgb8())
 }
 

@@ -75,14 +75,21 @@ fn copy(budget: &mut usize, at: usize, v: Option<&Value>) -> R<Value> {
     Ok(v.clone())
 }
 
-/// The nodes of a value and how deeply its containers nest.
+/// The nodes of a value and how deeply its containers nest. A value that owns a buffer (a
+/// string, bytes, a storage's key, a tensor's key, size and stride) weighs one node more
+/// per 16 bytes of it, so copies of a long string cost their length.
 fn weigh(v: &Value) -> (usize, usize) {
     let items = |vs: &mut dyn Iterator<Item = &Value>| {
         vs.map(weigh).fold((1, 1), |(n, d), (vn, vd)| (n + vn, d.max(vd + 1)))
     };
+    let buffer = |bytes: usize| (1 + bytes / 16, 0);
     match v {
         Value::Tuple(vs) | Value::List(vs) => items(&mut vs.iter()),
         Value::Dict(kv) => items(&mut kv.iter().flat_map(|(k, v)| [k, v])),
+        Value::Str(s) => buffer(s.len()),
+        Value::Bytes(b) => buffer(b.len()),
+        Value::Storage { key, .. } => buffer(key.len()),
+        Value::Tensor(t) => buffer(t.key.len() + 16 * t.size.len()),
         _ => (1, 0),
     }
 }
@@ -332,7 +339,7 @@ pub(crate) struct Unpickled {
 /// Unpickles the pickle at the start of `bytes` under the restrictions above.
 pub(crate) fn unpickle(bytes: &[u8]) -> R<Unpickled> {
     // A real pickle copies little: the memo keeps each tuple once, and strings and globals
-    // come back one node at a time. Each node is checked once per container around it.
+    // come back one node at a time (one per 16 bytes of a long string). Each node is checked once per container around it.
     let copy_budget = bytes.len().saturating_mul(16).saturating_add(1 << 16);
     let mut m = Machine {
         b: bytes,

@@ -75,11 +75,21 @@ fn max_elements(file_len: usize) -> usize {
     file_len.max(1 << 24)
 }
 
-/// Reads a tensor view out of its storage's bytes, checking that every element lies inside.
+/// The most elements all the tensors of a checkpoint may hold together: four per byte of
+/// the file (a tensor the pickle names several times is read once per name) and the
+/// broadcast allowance once, so that memo copies of one large view cannot make a file of a
+/// few hundred bytes fill the memory.
+fn max_total_elements(file_len: usize) -> usize {
+    file_len.saturating_mul(4).saturating_add(1 << 24)
+}
+
+/// Reads a tensor view out of its storage's bytes, checking that every element lies inside
+/// and drawing its elements from `left`, what remains of [`max_total_elements`].
 fn materialise(
     storage: &[u8],
     spec: &TensorSpec,
     file_len: usize,
+    left: &mut usize,
 ) -> std::result::Result<HostTensor, String> {
     let item = spec.dtype.size();
     let bytes = match spec.window {
@@ -104,6 +114,12 @@ fn materialise(
         .ok_or_else(|| {
             format!("a tensor of shape {:?} is too large for a file of {file_len} bytes", spec.size)
         })?;
+    *left = left.checked_sub(numel).ok_or_else(|| {
+        format!(
+            "the tensors hold more than {} elements together, too many for a file of {file_len} bytes",
+            max_total_elements(file_len)
+        )
+    })?;
     if numel > 0 {
         let last = spec
             .size
@@ -146,11 +162,21 @@ pub(crate) type FindStorage<'a> = dyn Fn(&str) -> Option<&'a [u8]> + 'a;
 /// Turns an unpickled checkpoint into entries, reading each tensor from its storage in a
 /// file of `file_len` bytes.
 pub(crate) fn convert(v: Value, find: &FindStorage, file_len: usize) -> std::result::Result<Entry, String> {
+    convert_within(v, find, file_len, &mut max_total_elements(file_len))
+}
+
+/// [`convert`], the tensors' elements drawn from `left`.
+fn convert_within(
+    v: Value,
+    find: &FindStorage,
+    file_len: usize,
+    left: &mut usize,
+) -> std::result::Result<Entry, String> {
     Ok(match v {
         Value::Tensor(spec) => {
             let bytes =
                 find(&spec.key).ok_or_else(|| format!("storage {} is missing from the file", spec.key))?;
-            Entry::Tensor(materialise(bytes, &spec, file_len)?)
+            Entry::Tensor(materialise(bytes, &spec, file_len, left)?)
         }
         Value::Dict(items) => Entry::Dict(
             items
@@ -161,14 +187,14 @@ pub(crate) fn convert(v: Value, find: &FindStorage, file_len: usize) -> std::res
                         Value::Int(i) => i.to_string(),
                         other => return Err(format!("dict key {other:?} is not a string or integer")),
                     };
-                    Ok((key, convert(v, find, file_len)?))
+                    Ok((key, convert_within(v, find, file_len, left)?))
                 })
                 .collect::<std::result::Result<_, String>>()?,
         ),
         Value::List(items) | Value::Tuple(items) => Entry::List(
             items
                 .into_iter()
-                .map(|v| convert(v, find, file_len))
+                .map(|v| convert_within(v, find, file_len, left))
                 .collect::<std::result::Result<_, String>>()?,
         ),
         Value::Int(i) => Entry::Other(i.to_string()),
