@@ -86,6 +86,33 @@ fn topological_order(roots: &[Tensor]) -> Vec<Tensor> {
     order
 }
 
+thread_local! {
+    /// Which inputs of the node whose backward rule is running need a gradient.
+    static NEEDED: std::cell::RefCell<Vec<bool>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether the backward rule now running must compute the gradient of its input `i`: false
+/// when that input does not require grad, or when no gradient asked for depends on it (a
+/// frozen discriminator's weights in the generator step; every weight of a critic whose
+/// input gradient alone a penalty asks for). Rules may skip those and return None; outside
+/// a rule every input counts as needed.
+pub fn needs_grad(i: usize) -> bool {
+    NEEDED.with(|n| n.borrow().get(i).copied().unwrap_or(true))
+}
+
+/// The tensors whose gradient some wanted gradient depends on: the wanted ones, and every
+/// tensor with a path from a needed one through ops (`order` lists inputs before users).
+fn needed(order: &[Tensor], wanted: &HashSet<usize>) -> HashSet<usize> {
+    let mut needed = HashSet::new();
+    for t in order {
+        let feeds = t.0.node.as_ref().is_some_and(|n| n.inputs.iter().any(|i| needed.contains(&i.id())));
+        if wanted.contains(&t.id()) || feeds {
+            needed.insert(t.id());
+        }
+    }
+    needed
+}
+
 /// Propagates `seeds` (one per output) back through the graph and returns the gradients
 /// of the tensors whose ids are in `wanted`.
 fn propagate(
@@ -98,15 +125,20 @@ fn propagate(
         accumulate(&mut grads, out.id(), seed)?;
     }
     let mut found = HashMap::new();
-    for t in topological_order(outputs).into_iter().rev() {
+    let order = topological_order(outputs);
+    let needed = needed(&order, wanted);
+    for t in order.into_iter().rev() {
         let Some(g) = grads.remove(&t.id()) else {
             continue;
         };
         if let Some(node) = &t.0.node {
-            let input_grads = (node.backward)(&node.inputs, &t, &g)?;
-            for (input, gi) in node.inputs.iter().zip(input_grads) {
+            let flags = node.inputs.iter().map(|i| i.requires_grad() && needed.contains(&i.id())).collect();
+            let previous = NEEDED.with(|n| n.replace(flags));
+            let input_grads = (node.backward)(&node.inputs, &t, &g);
+            NEEDED.with(|n| n.replace(previous));
+            for (input, gi) in node.inputs.iter().zip(input_grads?) {
                 let Some(gi) = gi else { continue };
-                if !input.requires_grad() {
+                if !input.requires_grad() || !needed.contains(&input.id()) {
                     continue;
                 }
                 if gi.shape() != input.shape() {
@@ -234,5 +266,45 @@ impl Tensor {
             backward: Box::new(backward),
         });
         Tensor::with_node(&device, shape, storage.into(), node)
+    }
+}
+
+#[cfg(test)]
+mod pruning {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// a·b through an op that records which input gradients its rule was asked for.
+    fn product(a: &Tensor, b: &Tensor, asked: &Rc<RefCell<Vec<(bool, bool)>>>) -> Tensor {
+        let out = a.mul(b).unwrap();
+        let storage = out.storage().clone();
+        let asked = asked.clone();
+        Tensor::from_op(out.shape().to_vec(), storage, "recorded_mul", &[a, b], move |inp, _, g| {
+            asked.borrow_mut().push((needs_grad(0), needs_grad(1)));
+            Ok(vec![Some(g.mul(&inp[1])?), Some(g.mul(&inp[0])?)])
+        })
+    }
+
+    #[test]
+    fn rules_are_asked_only_for_the_gradients_that_are_wanted() {
+        let d =
+            crate::Device::open().expect("tests need a GPU adapter; on a CPU install mesa-vulkan-drivers");
+        let a = Tensor::from_slice(&d, &[2.0, 3.0], &[2]).unwrap().requires_grad_();
+        let b = Tensor::from_slice(&d, &[5.0, 7.0], &[2]).unwrap().requires_grad_();
+        let asked = Rc::new(RefCell::new(Vec::new()));
+        // grad with respect to a alone (a penalty's input gradient): b's is not computed.
+        let y = product(&a, &b, &asked).sum_all().unwrap();
+        let ga = grad(std::slice::from_ref(&y), std::slice::from_ref(&a), false).unwrap().remove(0);
+        assert_eq!(ga.to_vec().unwrap(), [5.0, 7.0]);
+        // backward: every leaf that requires grad.
+        y.backward().unwrap();
+        assert_eq!(b.grad().unwrap().to_vec().unwrap(), [2.0, 3.0]);
+        // A frozen input (a discriminator's weights in the generator step).
+        b.set_requires_grad(false).unwrap();
+        let y = product(&a, &b, &asked).sum_all().unwrap();
+        y.backward().unwrap();
+        assert_eq!(*asked.borrow(), [(true, false), (true, true), (true, false)]);
+        assert!(needs_grad(0) && needs_grad(5), "outside a rule every input counts as needed");
     }
 }

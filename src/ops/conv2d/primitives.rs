@@ -2,6 +2,7 @@
 //! kernel, runs it, and records how to differentiate itself with the other two.
 
 use super::Geometry;
+use crate::autograd::needs_grad;
 use crate::error::Result;
 use crate::gpu::shaders::{Family, CONV2D, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD};
 use crate::ops::conv2d_cpu::{entries, pack_weight, tile_rows, TILE_PIXELS};
@@ -64,7 +65,11 @@ pub(super) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry)
         (&CONV2D, "conv2d_naive", None)
     };
     let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(conv_input_grad(g, &inp[1], None, geo)?), Some(conv_weight_grad(&inp[0], g, geo)?)])
+        let (dx, dw) = (needs_grad(0), needs_grad(1));
+        Ok(vec![
+            dx.then(|| conv_input_grad(g, &inp[1], None, geo)).transpose()?,
+            dw.then(|| conv_weight_grad(&inp[0], g, geo)).transpose()?,
+        ])
     };
     let op = Op { name: "conv2d", rows_are_outputs: true, shape: geo.y_shape() };
     run(op, (family, entry, groups), cpu, x, w, bias, &geo, rule)
@@ -115,8 +120,9 @@ fn run(
     }
     Ok(match bias {
         Some(b) => Tensor::from_op(shape, out, op.name, &[a, w, b], move |inp, _, g| {
+            let db = needs_grad(2);
             let mut grads = rule(inp, g)?;
-            grads.push(Some(g.sum(&[0, 2, 3], false)?));
+            grads.push(db.then(|| g.sum(&[0, 2, 3], false)).transpose()?);
             Ok(grads)
         }),
         None => Tensor::from_op(shape, out, op.name, &[a, w], move |inp, _, g| rule(inp, g)),
@@ -153,7 +159,11 @@ pub(super) fn conv_input_grad(
         (&CONV2D, "conv2d_input_grad_naive", None)
     };
     let rule = move |inp: &[Tensor], g: &Tensor| -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some(conv(g, &inp[1], None, geo)?), Some(conv_weight_grad(g, &inp[0], geo)?)])
+        let (dgy, dw) = (needs_grad(0), needs_grad(1));
+        Ok(vec![
+            dgy.then(|| conv(g, &inp[1], None, geo)).transpose()?,
+            dw.then(|| conv_weight_grad(g, &inp[0], geo)).transpose()?,
+        ])
     };
     let op = Op { name: "conv2d_input_grad", rows_are_outputs: false, shape: geo.x_shape() };
     run(op, (family, entry, grid), cpu, gy, w, bias, &geo, rule)
@@ -174,7 +184,11 @@ fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
         (shape, Rc::new(out))
     };
     Ok(Tensor::from_op(shape, out, "conv2d_weight_grad", &[x, gy], move |inp, _, g| {
-        Ok(vec![Some(conv_input_grad(&inp[1], g, None, geo)?), Some(conv(&inp[0], g, None, geo)?)])
+        let (dx, dgy) = (needs_grad(0), needs_grad(1));
+        Ok(vec![
+            dx.then(|| conv_input_grad(&inp[1], g, None, geo)).transpose()?,
+            dgy.then(|| conv(&inp[0], g, None, geo)).transpose()?,
+        ])
     }))
 }
 
