@@ -78,14 +78,28 @@ pub fn save<M: GanModel>(dir: &Path, model: &mut M, c: Counters, numbered: Optio
         files.push((file.clone(), host_safetensors_bytes(&dir.join(&file), sd)?));
     }
     files.push((STATE_FILE.to_string(), host_safetensors_bytes(&dir.join(STATE_FILE), &state)?));
-    generation::write(dir, c.step, &files)?;
-    for ((name, _), (_, bytes)) in nets.iter().zip(&files) {
-        write_atomic(&dir.join(format!("latest_net_{name}.safetensors")), bytes)?;
+    let set = generation::write(dir, c.step, &files)?;
+    for ((name, _), (file, bytes)) in nets.iter().zip(&files) {
+        let copy = |dest: PathBuf| link_or_write(&set.join(file), &dest, bytes);
+        copy(dir.join(format!("latest_net_{name}.safetensors")))?;
         if let Some(epoch) = numbered {
-            write_atomic(&dir.join(format!("{epoch}_net_{name}.safetensors")), bytes)?;
+            copy(dir.join(format!("{epoch}_net_{name}.safetensors")))?;
         }
     }
     Ok(())
+}
+
+/// Puts the generation's file `src` at `dest` as a hard link (no second write of the
+/// same bytes), atomically by a rename; where links are not possible, writes `bytes`.
+/// Later saves replace `dest` by rename, never in place, so the link stays a snapshot.
+fn link_or_write(src: &Path, dest: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = dest.with_extension(format!("safetensors.tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(src, &tmp).is_ok() && std::fs::rename(&tmp, dest).is_ok() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&tmp);
+    write_atomic(dest, bytes)
 }
 
 /// The network file for `label` (`latest`, an epoch or a step): ours, the CycleGAN
