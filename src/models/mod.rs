@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod cyclegan;
+pub mod fastgan;
 pub mod image2image;
 pub mod losses;
 pub mod pix2pix;

@@ -14,6 +14,10 @@ pub enum Activation {
     LeakyRelu(f32),
     Tanh,
     Sigmoid,
+    /// x·sigmoid(x) (FastGAN's SLE).
+    Swish,
+    /// Gated linear unit over channels: the first half times sigmoid of the second.
+    Glu,
 }
 
 impl Module for Activation {
@@ -28,6 +32,8 @@ impl Layer for Activation {
             Activation::LeakyRelu(s) => x.leaky_relu(s),
             Activation::Tanh => x.tanh(),
             Activation::Sigmoid => x.sigmoid(),
+            Activation::Swish => x.mul(&x.sigmoid()?),
+            Activation::Glu => x.glu(1),
         }
     }
 }
@@ -70,5 +76,30 @@ impl Module for Pad {
 impl Layer for Pad {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.pad2d(self.padding, self.mode)
+    }
+}
+
+/// Parameterless resampling of the last two axes, as a layer.
+#[derive(Clone, Copy, Debug)]
+pub enum Resample {
+    /// `nn.Upsample(scale_factor = s, mode = 'nearest')`.
+    UpsampleNearest(usize),
+    /// `nn.AvgPool2d(k, k)`.
+    AvgPool(usize),
+    /// `nn.AdaptiveAvgPool2d(side)`.
+    AdaptiveAvgPool(usize),
+}
+
+impl Module for Resample {
+    fn visit(&self, _: &mut dyn FnMut(&str, &Tensor, Role)) {}
+}
+
+impl Layer for Resample {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match *self {
+            Resample::UpsampleNearest(s) => x.upsample_nearest(s),
+            Resample::AvgPool(k) => x.avg_pool2d(k, k),
+            Resample::AdaptiveAvgPool(side) => x.adaptive_avg_pool2d(side, side),
+        }
     }
 }

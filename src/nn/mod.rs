@@ -4,11 +4,15 @@ pub mod activation;
 pub mod init;
 pub mod layers;
 pub mod module;
+pub mod noise;
 pub mod norm;
+pub mod sle;
 pub mod spectral;
 
-pub use activation::{Activation, Dropout, Pad};
+pub use activation::{Activation, Dropout, Pad, Resample};
 pub use layers::{Conv2d, ConvTranspose2d, Linear, Weighted};
 pub use module::{Layer, Module, ModuleExt, Role, Sequential};
+pub use noise::{NoiseInjection, NoiseQueue};
 pub use norm::Norm;
-pub use spectral::SpectralNorm;
+pub use sle::Sle;
+pub use spectral::{spectral_conv, SpectralNorm};

@@ -92,3 +92,17 @@ impl<L: Weighted> Layer for SpectralNorm<L> {
         self.inner.forward_with(x, &self.weight()?)
     }
 }
+
+/// A bias-free `Conv2d(c_in, c_out, k, stride, padding)` under spectral norm, FastGAN's
+/// `conv2d(..., bias=False)`.
+pub fn spectral_conv(
+    d: &crate::gpu::Device,
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    stride: usize,
+    padding: usize,
+) -> Result<SpectralNorm<super::Conv2d>> {
+    let opts = crate::ops::conv2d::Conv2d::default().stride(stride).padding(padding);
+    SpectralNorm::new(super::Conv2d::new(d, c_in, c_out, k, opts, false)?)
+}

@@ -2,6 +2,7 @@
 //! through the shared `parity` helper.
 
 mod cyclegan;
+mod fastgan;
 mod image2image;
 mod losses;
 pub mod parity;
