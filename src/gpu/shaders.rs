@@ -31,6 +31,7 @@ family!(REDUCE, "reduce", 1, 1);
 family!(MATMUL, "matmul", 2, 1);
 family!(SHAPE, "shape", 1, 1);
 family!(GATHER, "gather", 2, 1);
+family!(AUGMENT, "augment", 2, 1);
 family!(CONV2D, "conv2d", 2, 1);
 family!(PAD, "pad", 1, 1);
 family!(NORM, "norm", 4, 2);
@@ -51,6 +52,7 @@ pub const ALL: &[&Family] = &[
     &MATMUL,
     &SHAPE,
     &GATHER,
+    &AUGMENT,
     &CONV2D,
     &PAD,
     &NORM,

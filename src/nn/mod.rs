@@ -1,6 +1,7 @@
 //! Layers with PyTorch's `state_dict` names, initialisers and spectral normalisation.
 
 pub mod activation;
+pub mod diffaug;
 pub mod init;
 pub mod layers;
 pub mod module;

@@ -2,6 +2,7 @@
 //! holds the forward launchers and, beside each, its gradient rule in tensor ops. The
 //! `gen_*` modules write the committed, generated shaders of the CPU kernels.
 
+pub mod augment;
 mod binary;
 pub mod conv2d;
 mod conv2d_cpu;

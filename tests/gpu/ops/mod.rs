@@ -1,5 +1,6 @@
 //! Kernels and their gradients against PyTorch goldens, one file per kernel family.
 
+mod augment;
 mod conv;
 mod elementwise;
 mod errors;
