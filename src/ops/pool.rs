@@ -1,6 +1,7 @@
 //! Pooling and resampling of the last two axes, built from differentiable primitives:
-//! average pooling as a depthwise convolution with a constant kernel, adaptive pooling as
-//! products with averaging matrices, nearest and bilinear resizing as index selections.
+//! average pooling as a depthwise convolution with a constant kernel, max pooling as a
+//! reshape and a `max` reduction, adaptive pooling as products with averaging matrices,
+//! nearest and bilinear resizing as index selections.
 
 use crate::error::{Error, Result};
 use crate::ops::conv2d::Conv2d;
@@ -49,6 +50,38 @@ impl Tensor {
         let [_, c, _, _] = check4("avg_pool2d", self)?;
         let w = Tensor::full(self.device(), &[c, 1, kernel, kernel], 1.0 / (kernel * kernel) as f32)?;
         self.conv2d(&w, None, Conv2d::default().stride(stride).groups(c))
+    }
+
+    /// `max_pool2d` with a square kernel equal to its stride, no padding: windows tile the
+    /// image, and as in PyTorch the rows and columns left over at the bottom and right are
+    /// dropped. Built as a crop, a reshape to [n·c·oh, k, ow, k] and `max` over axes 1 and 3,
+    /// so the gradient is max's: it goes to each window's maximum, but a tie shares it evenly
+    /// where PyTorch gives all of it to the first maximum.
+    /// Shapes: [n, c, h, w] -> [n, c, ⌊h/k⌋, ⌊w/k⌋].
+    pub fn max_pool2d(&self, kernel: usize, stride: usize) -> Result<Tensor> {
+        let [n, c, h, w] = check4("max_pool2d", self)?;
+        let invalid = |msg: String| Error::Invalid { op: "max_pool2d", msg };
+        if kernel != stride {
+            return Err(invalid(format!(
+                "kernel {kernel} with stride {stride}: only windows that tile the image (kernel == stride) are supported"
+            )));
+        }
+        if kernel == 0 || h < kernel || w < kernel {
+            return Err(invalid(format!(
+                "a {kernel}x{kernel} window does not fit an input of shape {:?}",
+                self.shape()
+            )));
+        }
+        let (oh, ow) = (h / kernel, w / kernel);
+        let mut x = self.clone();
+        if h != oh * kernel {
+            x = x.narrow(2, 0, oh * kernel)?;
+        }
+        if w != ow * kernel {
+            x = x.narrow(3, 0, ow * kernel)?;
+        }
+        // [n, c, oh·k, ow·k] is row-major, so each window's rows and columns become axes 1, 3.
+        x.reshape(&[n * c * oh, kernel, ow, kernel])?.max(&[1, 3], false)?.reshape(&[n, c, oh, ow])
     }
 
     /// `adaptive_avg_pool2d` to [out_h, out_w], with PyTorch's bins.

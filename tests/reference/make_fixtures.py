@@ -285,6 +285,14 @@ put("ema.p", p)
 put("ema.e", e)
 put("ema.out", torch.lerp(p, e, 0.999))
 
+# ---- max pooling (appended last, so every earlier draw and value stays as it was) ----
+# Windows tile the input (kernel == stride); odd sizes check PyTorch's floor, which drops
+# the last row or column. f64 randn has no ties, where PyTorch and gantry route differently.
+torch.set_default_dtype(torch.float64)
+record("max_pool2d", lambda x: F.max_pool2d(x, 2), [torch.randn(2, 3, 6, 8)], second_order=False)
+record("max_pool2d_odd", lambda x: F.max_pool2d(x, 2), [torch.randn(2, 3, 7, 9)], second_order=False)
+record("max_pool2d_k3", lambda x: F.max_pool2d(x, 3), [torch.randn(1, 2, 10, 11)], second_order=False)
+
 path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
 save_file(OUT, os.path.normpath(path))
 print(f"wrote {len(OUT)} tensors to {os.path.normpath(path)}")

@@ -16,6 +16,18 @@ fn pooling_and_resampling() {
 }
 
 #[test]
+fn max_pool2d_matches_pytorch_and_floors_odd_sizes() {
+    check_case("max_pool2d", 1, EXACTISH, |x| x[0].max_pool2d(2, 2));
+    check_case("max_pool2d_odd", 1, EXACTISH, |x| x[0].max_pool2d(2, 2));
+    check_case("max_pool2d_k3", 1, EXACTISH, |x| x[0].max_pool2d(3, 3));
+    let x = Tensor::zeros(&crate::common::device(), &[1, 2, 3, 5]).unwrap();
+    let overlapping = x.max_pool2d(3, 2).unwrap_err().to_string();
+    assert!(overlapping.contains("kernel == stride"), "{overlapping}");
+    let too_small = x.max_pool2d(4, 4).unwrap_err().to_string();
+    assert!(too_small.contains("does not fit") && too_small.contains("[1, 2, 3, 5]"), "{too_small}");
+}
+
+#[test]
 fn dropout_is_seeded_scaled_and_off_in_eval() {
     let d = gantry::Device::open().unwrap();
     let x = Tensor::ones(&d, &[20_000]).unwrap();
