@@ -4,6 +4,7 @@
 mod cyclegan;
 mod image2image;
 mod losses;
+mod lpips;
 pub mod parity;
 mod pix2pix;
 mod stargan;
