@@ -103,3 +103,21 @@ impl Layer for Resample {
         }
     }
 }
+
+/// `nn.MaxPool2d(kernel, stride)` for windows that tile the input (kernel == stride), as in
+/// VGG's features.
+#[derive(Clone, Copy, Debug)]
+pub struct MaxPool2d {
+    pub kernel: usize,
+    pub stride: usize,
+}
+
+impl Module for MaxPool2d {
+    fn visit(&self, _: &mut dyn FnMut(&str, &Tensor, Role)) {}
+}
+
+impl Layer for MaxPool2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.max_pool2d(self.kernel, self.stride)
+    }
+}

@@ -5,6 +5,7 @@ mod cyclegan;
 mod fastgan;
 mod image2image;
 mod losses;
+mod lpips;
 pub mod parity;
 mod pix2pix;
 mod stargan;
