@@ -5,7 +5,7 @@
 use crate::gpu::list_adapters;
 use crate::models::image2image::translate::{translate, TranslateArgs};
 use crate::models::image2image::GeneratorOptions;
-use crate::models::{cyclegan, pix2pix, stargan};
+use crate::models::{cyclegan, fastgan, pix2pix, stargan};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +32,9 @@ enum Command {
     /// Translate images with a trained generator (ours, or the reference repo's .pth).
     #[command(subcommand)]
     Translate(TranslateModel),
+    /// Draw new images with a trained generator (ours, or the reference repo's checkpoint).
+    #[command(subcommand)]
+    Sample(SampleModel),
     /// List every GPU adapter wgpu can see (respects WGPU_BACKEND), marking the one gantry
     /// would use (GANTRY_ADAPTER=<name substring> picks another).
     Devices,
@@ -99,6 +102,14 @@ enum TrainModel {
     Pix2pix(pix2pix::train::TrainArgs),
     /// StarGAN v1 (Choi et al. 2018) on CelebA attributes, a folder per class (RaFD), or both.
     Stargan(stargan::train::TrainArgs),
+    /// FastGAN (Liu et al. 2021) on a folder of about a hundred images.
+    Fastgan(fastgan::train::TrainArgs),
+}
+
+#[derive(Subcommand)]
+enum SampleModel {
+    /// With a FastGAN generator (the reference's N.pth or all_N.pth, or ours).
+    Fastgan(fastgan::sample::SampleArgs),
 }
 
 #[derive(Subcommand)]
@@ -191,7 +202,17 @@ fn dispatch(
                     a.run.stop = stop;
                     a.run(&device).map(drop)
                 }
+                TrainModel::Fastgan(mut a) => {
+                    a.run.stop = stop;
+                    a.run(&device).map(drop)
+                }
             }
+        }
+        Command::Sample(SampleModel::Fastgan(a)) => {
+            let device = crate::Device::shared()?;
+            let files = a.run(&device)?;
+            println!("wrote {} images to {}", files.len(), a.output.display());
+            Ok(())
         }
         Command::Translate(model) => {
             let device = crate::Device::shared()?;

@@ -6,6 +6,7 @@
 mod allow_list;
 pub mod image;
 mod legacy;
+pub mod npy;
 mod pickle;
 mod pth;
 pub mod resize;
@@ -80,7 +81,7 @@ fn file_error(path: &std::path::Path, msg: impl Into<String>) -> Error {
 
 /// The kinds of file a checkpoint can be.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Format {
+pub enum Format {
     /// `torch.save` since PyTorch 1.6: a zip archive.
     Zip,
     /// `torch.save` before 1.6 (or `_use_new_zipfile_serialization=False`): pickles in a row.
@@ -90,7 +91,7 @@ enum Format {
 }
 
 /// Tells a file's format from its first bytes; the error says what the file looks like.
-fn sniff(bytes: &[u8]) -> std::result::Result<Format, String> {
+pub fn sniff(bytes: &[u8]) -> std::result::Result<Format, String> {
     if bytes.starts_with(b"PK") {
         Ok(Format::Zip)
     } else if legacy::starts_with_magic(bytes) {

@@ -67,7 +67,9 @@ impl<L: Weighted> SpectralNorm<L> {
                 self.u.assign(&u)
             })?;
         }
-        let (u, v) = (self.u.detach(), self.v.detach());
+        // Snapshots: a later forward's power iteration overwrites u and v in place, and
+        // this forward's backward must still see the vectors it used (PyTorch clones them).
+        let (u, v) = (self.u.detach().copy()?, self.v.detach().copy()?);
         let wv = m.matmul(&v.reshape(&[v.numel(), 1])?)?.reshape(&[u.numel()])?;
         let sigma = u.mul(&wv)?.sum_all()?;
         self.weight_orig.div(&sigma)

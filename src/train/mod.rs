@@ -80,7 +80,7 @@ where
         // Network files of step N alone: a step-counted run goes on from step N, as
         // StarGAN's --resume_iters does.
         None if o.continue_train && counted_in_steps => o.epoch.parse().unwrap_or(0),
-        None => 0,
+        None => o.start_step.unwrap_or(0),
     };
     if let Some(c) = resumed {
         d.set_rng_state(c.device_rng);

@@ -51,6 +51,10 @@ pub struct RunOptions {
     /// Raised (by Ctrl-C) to stop after the current step, saving a checkpoint first.
     #[arg(skip)]
     pub stop: Option<Arc<AtomicBool>>,
+    /// The step a new run starts counting from: a model already loaded from an outside
+    /// checkpoint (FastGAN's --ckpt all_N.pth) goes on from there.
+    #[arg(skip)]
+    pub start_step: Option<usize>,
 }
 
 impl RunOptions {

@@ -159,7 +159,7 @@ pub struct TrainArgs {
 }
 
 /// Where the run lives and how it resumes or stops: the shared trainer's options that
-/// StarGAN keeps (its steps and saves are set by the reference's options above).
+/// StarGAN and FastGAN keep (their steps and saves are set by their reference's options).
 #[derive(clap::Args, Clone, Debug)]
 pub struct RunArgs {
     /// The run's name: checkpoints, logs and samples go to <checkpoints-dir>/<name>/.
@@ -240,6 +240,7 @@ impl TrainArgs {
             save_epoch_freq: 1,
             stop_after: r.stop_after,
             stop: r.stop.clone(),
+            start_step: None,
         }
     }
 
