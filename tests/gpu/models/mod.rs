@@ -3,6 +3,7 @@
 
 mod cyclegan;
 mod fastgan;
+mod fastgan_cli;
 mod fastgan_train;
 mod image2image;
 mod losses;
