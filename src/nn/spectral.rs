@@ -67,9 +67,9 @@ impl<L: Weighted> SpectralNorm<L> {
                 self.u.assign(&u)
             })?;
         }
-        // Snapshots: a later forward's power iteration overwrites u and v in place, and
-        // this forward's backward must still see the vectors it used (PyTorch clones them).
-        let (u, v) = (self.u.detach().copy()?, self.v.detach().copy()?);
+        // `detach` keeps the current storage: a later forward's `assign` swaps in new
+        // vectors and leaves these as this forward's backward needs them (PyTorch clones).
+        let (u, v) = (self.u.detach(), self.v.detach());
         let wv = m.matmul(&v.reshape(&[v.numel(), 1])?)?.reshape(&[u.numel()])?;
         let sigma = u.mul(&wv)?.sum_all()?;
         self.weight_orig.div(&sigma)
