@@ -29,6 +29,9 @@ fn main() -> gantry::Result<()> {
         let start = Instant::now();
         let losses = model.train_step(&real, Step { index, epoch: 1 })?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
+        if std::env::var_os("GANTRY_EACH").is_some() {
+            eprintln!("iteration {index}: {:.0} ms", times[times.len() - 1]);
+        }
         assert!(losses.iter().all(|(_, v)| v.is_finite()));
     }
     times.sort_by(f64::total_cmp);

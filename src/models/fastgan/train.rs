@@ -23,7 +23,7 @@ pub struct TrainArgs {
     /// the run folder and trained on at small widths.
     #[arg(long)]
     pub path: Option<PathBuf>,
-    /// Iterations in all [default: 50000; built-in set 300].
+    /// Iterations in all [default: 50000; built-in set 120].
     #[arg(long, value_parser = positive)]
     pub iter: Option<usize>,
     /// The iteration a fresh run starts counting from (--ckpt sets it from the file name).
@@ -40,7 +40,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub ckpt: Option<PathBuf>,
     /// Samples every 10× and checkpoints every 50× this many iterations [default: 100;
-    /// built-in set 10].
+    /// built-in set 6].
     #[arg(long, value_parser = positive)]
     pub save_interval: Option<usize>,
     /// Generator width [default: 64; built-in set 8].
