@@ -24,23 +24,27 @@ pub const TRANSCENDENTAL: Tol = Tol { atol: 1e-5, rtol: 1e-4 };
 /// Sums of hundreds to thousands of terms in f32, in another order than PyTorch's.
 pub const REDUCTION: Tol = Tol { atol: 1e-4, rtol: 1e-4 };
 
-type Fixture = (Vec<usize>, Vec<f32>);
+pub type Fixture = (Vec<usize>, Vec<f32>);
 
 pub fn fixtures() -> &'static HashMap<String, Fixture> {
     static FIXTURES: OnceLock<HashMap<String, Fixture>> = OnceLock::new();
-    FIXTURES.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ops.safetensors");
-        let bytes = std::fs::read(path).expect("run tests/reference/make_fixtures.py to write the fixtures");
-        let st = SafeTensors::deserialize(&bytes).expect("fixture file parses");
-        st.tensors()
-            .into_iter()
-            .map(|(name, view)| {
-                let data =
-                    view.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-                (name, (view.shape().to_vec(), data))
-            })
-            .collect()
-    })
+    FIXTURES.get_or_init(|| read_fixtures("ops.safetensors", "make_fixtures.py"))
+}
+
+/// Every f32 tensor of `tests/fixtures/<file>`, written by `tests/reference/<script>`.
+pub fn read_fixtures(file: &str, script: &str) -> HashMap<String, Fixture> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file);
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run tests/reference/{script} to write it", path.display()));
+    let st = SafeTensors::deserialize(&bytes).expect("fixture file parses");
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let data =
+                view.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+            (name, (view.shape().to_vec(), data))
+        })
+        .collect()
 }
 
 pub fn has(name: &str) -> bool {

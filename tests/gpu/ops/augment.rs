@@ -2,31 +2,16 @@
 //! tests/reference/make_diffaug.py): forward, gradients of sum(out·w), translate's double
 //! backward, and errors for bad input.
 
-use crate::common::{assert_values, device, Tol, EXACTISH, REDUCTION};
+use crate::common::{assert_values, device, read_fixtures, Fixture, Tol, EXACTISH, REDUCTION};
 use gantry::nn::diffaug::{diff_augment, AugmentDraws, Policy};
 use gantry::ops::augment::Rect;
 use gantry::{Error, Tensor};
-use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-type Fixture = (Vec<usize>, Vec<f32>);
-
 fn fixtures() -> &'static HashMap<String, Fixture> {
     static FIXTURES: OnceLock<HashMap<String, Fixture>> = OnceLock::new();
-    FIXTURES.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/diffaug.safetensors");
-        let bytes = std::fs::read(path).expect("run tests/reference/make_diffaug.py to write the fixtures");
-        let st = SafeTensors::deserialize(&bytes).expect("fixture file parses");
-        st.tensors()
-            .into_iter()
-            .map(|(name, view)| {
-                let data =
-                    view.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-                (name, (view.shape().to_vec(), data))
-            })
-            .collect()
-    })
+    FIXTURES.get_or_init(|| read_fixtures("diffaug.safetensors", "make_diffaug.py"))
 }
 
 fn golden(name: &str) -> &'static Fixture {
