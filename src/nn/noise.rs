@@ -22,11 +22,6 @@ impl NoiseQueue {
         self.0.borrow_mut().extend(maps);
     }
 
-    /// Maps supplied but not yet used.
-    pub fn pending(&self) -> usize {
-        self.0.borrow().len()
-    }
-
     /// Drops maps left over (a forward that failed part-way).
     pub fn clear(&self) {
         self.0.borrow_mut().clear();

@@ -19,22 +19,16 @@ pub struct EmaGenerator {
 impl EmaGenerator {
     /// Starts from the generator's current parameters (`copy_G_params`).
     pub fn new(g: &Generator) -> Result<EmaGenerator> {
-        let mut entries = Vec::new();
-        let mut copy_err = None;
-        g.visit(&mut |name, t, role| {
-            let t = match role {
-                Role::Parameter => t.detach().copy().unwrap_or_else(|e| {
-                    copy_err = Some(e);
-                    t.clone()
-                }),
-                Role::Buffer => t.clone(),
-            };
-            entries.push((name.to_string(), t, role));
-        });
-        match copy_err {
-            Some(e) => Err(e),
-            None => Ok(EmaGenerator { entries }),
-        }
+        let mut named = Vec::new();
+        g.visit(&mut |name, t, role| named.push((name.to_string(), t.clone(), role)));
+        let entries = named
+            .into_iter()
+            .map(|(name, t, role)| match role {
+                Role::Parameter => Ok((name, t.detach().copy()?, role)),
+                Role::Buffer => Ok((name, t, role)),
+            })
+            .collect::<Result<_>>()?;
+        Ok(EmaGenerator { entries })
     }
 
     /// The averaged parameters, in the generator's parameter order (`g_ema`).
