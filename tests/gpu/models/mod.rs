@@ -13,3 +13,4 @@ mod pix2pix;
 mod stargan;
 mod stargan_cli;
 mod stargan_v2;
+mod stargan_v2_train;

@@ -26,6 +26,19 @@ pub fn assert_iterations_match<M: GanModel>(
     step: impl Fn(usize) -> Step,
     weight_tol: impl Fn(&str, &str) -> Tol,
 ) {
+    assert_iterations_within(model, gold, iterations, batch, step, LOSS, weight_tol)
+}
+
+/// [`assert_iterations_match`] with the losses' tolerance given.
+pub fn assert_iterations_within<M: GanModel>(
+    model: &mut M,
+    gold: &HashMap<String, HostTensor>,
+    iterations: usize,
+    batch: impl Fn(usize) -> M::Batch,
+    step: impl Fn(usize) -> Step,
+    loss_tol: Tol,
+    weight_tol: impl Fn(&str, &str) -> Tol,
+) {
     for it in 0..iterations {
         let losses = model.train_step(&batch(it), step(it)).unwrap();
         let expected: Vec<&str> =
@@ -42,7 +55,7 @@ pub fn assert_iterations_match<M: GanModel>(
                 .unwrap_or_else(|| panic!("step {it}: loss {name} has no golden value"))
                 .to_f32()[0];
             assert!(
-                (value - want).abs() <= LOSS.atol + LOSS.rtol * want.abs(),
+                (value - want).abs() <= loss_tol.atol + loss_tol.rtol * want.abs(),
                 "step {it}: loss {name} = {value}, PyTorch {want}"
             );
         }
