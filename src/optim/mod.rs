@@ -8,11 +8,13 @@ mod adam;
 mod ema;
 mod schedule;
 mod sgd;
+mod torch;
 
 pub use adam::{Adam, AdamConfig};
 pub use ema::ema_update;
 pub use schedule::{cosine, cyclegan_linear, linear_decay, step_lr};
 pub use sgd::{Sgd, SgdConfig};
+pub use torch::from_torch;
 
 use crate::error::{Error, Result};
 use crate::gpu::shaders::OPTIM;

@@ -10,7 +10,7 @@ use crate::gpu::Device;
 use crate::io::Entry;
 use crate::io::{HostTensor, NamedTensors};
 use crate::nn::ModuleExt;
-use crate::optim::{Adam, OptimizerState};
+use crate::optim::Adam;
 use crate::tensor::Tensor;
 use std::path::Path;
 
@@ -117,38 +117,8 @@ fn assign_list(params: &[Tensor], values: &[HostTensor], d: &Device) -> Result<(
     })
 }
 
-/// A torch.optim state dict as our Adam reads it. The step count is a tensor since
-/// PyTorch 1.12 and a plain number before; the learning rate is a number.
-fn optimizer_state(opt: &Entry, d: &Device) -> Result<OptimizerState> {
-    let mut out: OptimizerState = Vec::new();
-    for (name, t) in opt.tensors() {
-        out.push((name, t.to_tensor(d)?));
-    }
-    let number = |e: &Entry| match e {
-        Entry::Other(text) => text.parse::<f32>().ok(),
-        Entry::Tensor(t) => t.to_f32().first().copied(),
-        _ => None,
-    };
-    if let Some(Entry::Dict(states)) = opt.get("state") {
-        for (i, s) in states {
-            if let Some(step) = s.get("step").and_then(number) {
-                out.retain(|(n, _)| *n != format!("state.{i}.step"));
-                out.push((format!("state.{i}.step"), Tensor::scalar(d, step)?));
-            }
-        }
-    }
-    if let Some(Entry::List(groups)) = opt.get("param_groups") {
-        for (g, group) in groups.iter().enumerate() {
-            if let Some(lr) = group.get("lr").and_then(number) {
-                out.push((format!("param_groups.{g}.lr"), Tensor::scalar(d, lr)?));
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn load_optimizer(opt: &mut Adam, entry: &Entry, d: &Device, what: &str, path: &Path) -> Result<()> {
-    let state = optimizer_state(entry, d)?;
+    let state = crate::optim::from_torch(entry, d)?;
     opt.load_state_dict(&state).map_err(|e| file_error(path, format!("{what}: {e}")))
 }
 

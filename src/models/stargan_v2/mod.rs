@@ -17,6 +17,7 @@
 pub mod blocks;
 pub mod losses;
 pub mod nets;
+pub mod reference;
 pub mod step;
 
 pub use nets::{Discriminator, Generator, MappingNetwork, StyleEncoder};
@@ -220,6 +221,16 @@ impl StarGanV2 {
         StarGanV2::new(nets, d, ema, options, fan)
     }
 
+    /// The optimizers by the reference's names (its `_optims.ckpt` keys).
+    pub fn optimizers_by_reference_name(&mut self) -> [(&'static str, &mut Adam); 4] {
+        [
+            ("generator", &mut self.opt_g),
+            ("mapping_network", &mut self.opt_f),
+            ("style_encoder", &mut self.opt_e),
+            ("discriminator", &mut self.opt_d),
+        ]
+    }
+
     /// θ_ema ← lerp(θ, θ_ema, β) for G, F and E.
     pub fn update_ema(&self) -> Result<()> {
         let beta = self.options.ema_beta;
@@ -272,12 +283,7 @@ impl GanModel for StarGanV2 {
     }
 
     fn optimizers(&mut self) -> Vec<(&'static str, &mut Adam)> {
-        vec![
-            ("generator", &mut self.opt_g),
-            ("mapping_network", &mut self.opt_f),
-            ("style_encoder", &mut self.opt_e),
-            ("discriminator", &mut self.opt_d),
-        ]
+        self.optimizers_by_reference_name().into()
     }
 
     /// The decayed λ_ds (the reference keeps it only in memory), stored by its f64 bits.

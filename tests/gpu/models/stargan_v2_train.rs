@@ -9,10 +9,11 @@ use super::stargan_v2::{gold, labels, tensor, HIDDEN, IMG, LATENT, MAXC, STYLE};
 use crate::common::{device, Tol};
 use crate::models::cyclegan::TRAIN;
 use crate::models::parity::assert_iterations_within;
+use gantry::models::stargan_v2::reference::{resume, Resumed};
 use gantry::models::stargan_v2::{Discriminator, Inputs, Nets, StarGanV2, StarGanV2Options};
 use gantry::models::GanModel;
 use gantry::models::Step;
-use gantry::nn::ModuleExt;
+use gantry::nn::{Module, ModuleExt};
 use gantry::Device;
 
 /// Losses after Adam steps with betas (0, 0.99), which move nearly every parameter by ±lr
@@ -118,4 +119,68 @@ fn three_iterations_match_pytorch() {
     );
     assert_few_outliers(&model, &gold, "after");
     assert!((model.lambda_ds - 0.5).abs() < 1e-12, "λ_ds after 3 of 4 decay steps: {}", model.lambda_ds);
+}
+
+#[test]
+fn a_fourth_iteration_after_resuming_from_the_reference_files_matches() {
+    let d = device();
+    let gold = gold("train.safetensors");
+    // Any starting weights: everything comes from the files.
+    let mut model = model_from(&d, &gold, "init");
+    let dir = super::stargan_v2::path("");
+    assert_eq!(resume(&mut model, &dir, 3, &d).unwrap(), Resumed::Everything);
+    assert!((model.lambda_ds - 0.5).abs() < 1e-12, "λ_ds continues its decay: {}", model.lambda_ds);
+    let losses = model.train_step_with(&inputs(&d, &gold, 3)).unwrap();
+    for (name, value) in losses {
+        let want = gold[&format!("it3.loss.{name}")].to_f32()[0];
+        assert!(
+            (value - want).abs() <= TRAIN_LOSS.atol + TRAIN_LOSS.rtol * want.abs(),
+            "resumed step: loss {name} = {value}, PyTorch {want}"
+        );
+    }
+    for (net, module) in model.networks() {
+        for (entry, t) in module.state_dict() {
+            let want = &gold[&format!("after4.{net}.{entry}")];
+            crate::common::assert_values(
+                &format!("{net}.{entry} after the resumed step"),
+                &t.to_vec().unwrap(),
+                t.shape(),
+                &want.to_f32(),
+                &want.shape,
+                BOUND,
+            );
+        }
+    }
+    assert_few_outliers(&model, &gold, "after4");
+}
+
+#[test]
+fn the_released_ema_file_alone_starts_a_fine_tuning_run_and_missing_files_are_named() {
+    let d = device();
+    let gold = gold("train.safetensors");
+    let tmp = std::env::temp_dir().join(format!("gantry-v2-ema-only-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::copy(super::stargan_v2::path("000003_nets_ema.ckpt"), tmp.join("000003_nets_ema.ckpt")).unwrap();
+    let mut model = model_from(&d, &gold, "init");
+    assert_eq!(resume(&mut model, &tmp, 3, &d).unwrap(), Resumed::FromEma);
+    // G, F and E start from the averages the file holds (PyTorch's EMA after step 3).
+    for (net, module) in [("generator", &model.g as &dyn Module), ("style_encoder", &model.e)] {
+        for (entry, t) in module.state_dict() {
+            let want = &gold[&format!("after.{net}_ema.{entry}")];
+            crate::common::assert_values(
+                &entry,
+                &t.to_vec().unwrap(),
+                t.shape(),
+                &want.to_f32(),
+                &want.shape,
+                TRAIN,
+            );
+        }
+    }
+    let err = resume(&mut model, &tmp, 7, &d).unwrap_err().to_string();
+    assert!(err.contains("000007_nets_ema.ckpt") && err.contains("does not exist"), "{err}");
+    std::fs::write(tmp.join("000005_nets_ema.ckpt"), b"not a checkpoint").unwrap();
+    let err = resume(&mut model, &tmp, 5, &d).unwrap_err().to_string();
+    assert!(err.contains("000005_nets_ema.ckpt"), "{err}");
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
