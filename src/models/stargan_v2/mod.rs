@@ -19,6 +19,7 @@ pub mod losses;
 pub mod nets;
 pub mod reference;
 pub mod step;
+pub mod synthesis;
 
 pub use nets::{Discriminator, Generator, MappingNetwork, StyleEncoder};
 pub use step::Inputs;

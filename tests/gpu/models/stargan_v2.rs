@@ -7,7 +7,13 @@ use super::fastgan::{check, under, Gold};
 use crate::common::{device, Tol};
 use gantry::io::load_safetensors;
 use gantry::models::stargan_v2::losses::r1_reg;
-use gantry::models::stargan_v2::{Discriminator, Generator, MappingNetwork, StyleEncoder};
+use gantry::models::stargan_v2::reference::load_nets;
+use gantry::models::stargan_v2::synthesis::{
+    average_of, generate, latent_styles, reference_styles, truncate,
+};
+use gantry::models::stargan_v2::{
+    Discriminator, Generator, MappingNetwork, Nets, StarGanV2Options, StyleEncoder,
+};
 use gantry::nn::{Module, ModuleExt};
 use gantry::{Device, Tensor};
 use std::path::PathBuf;
@@ -131,4 +137,35 @@ fn full_size_parameter_counts_match_the_reference() {
     assert_eq!(Discriminator::new(&d, 256, 2, 512).unwrap().parameter_count(), count("discriminator"));
     let err = Generator::new(&d, 48, 64, 512, 0.0).err().unwrap().to_string();
     assert!(err.contains("--img-size 48"), "{err}");
+}
+
+#[test]
+fn the_reference_ema_file_translates_as_pytorch_does() {
+    let d = device();
+    let gold = gold("translate.safetensors");
+    let o = StarGanV2Options {
+        img_size: IMG,
+        latent_dim: LATENT,
+        hidden_dim: HIDDEN,
+        style_dim: STYLE,
+        max_conv_dim: MAXC,
+        w_hpf: 0.0,
+        ..StarGanV2Options::default()
+    };
+    let nets = Nets::new(&d, &o).unwrap();
+    load_nets(&nets, &path("000003_nets_ema.ckpt")).unwrap();
+    let (src, y) = (tensor(&d, &gold, "src"), labels(&gold, "y"));
+    let s_ref = reference_styles(&nets, &tensor(&d, &gold, "ref"), &y).unwrap();
+    check("reference-guided", &generate(&nets, None, &src, &s_ref).unwrap(), &gold["reference"], FORWARD);
+    let s_lat = latent_styles(&nets, &tensor(&d, &gold, "z"), &y).unwrap();
+    check("latent-guided", &generate(&nets, None, &src, &s_lat).unwrap(), &gold["latent"], FORWARD);
+    let s_avg = average_of(&nets, &tensor(&d, &gold, "z_many"), 1).unwrap();
+    check("average style", &s_avg, &gold["s_avg1"], FORWARD);
+    let s = truncate(&latent_styles(&nets, &tensor(&d, &gold, "z"), &[1, 1]).unwrap(), &s_avg, 0.7).unwrap();
+    check("ψ 0.7", &generate(&nets, None, &src, &s).unwrap(), &gold["psi0.7"], FORWARD);
+    // A file without the networks named.
+    let err = load_nets(&nets, &path("000003_optims.ckpt")).unwrap_err().to_string();
+    assert!(err.contains("000003_optims.ckpt"), "{err}");
+    let err = latent_styles(&nets, &tensor(&d, &gold, "src"), &y).unwrap_err().to_string();
+    assert!(err.contains("[rows, 4]"), "{err}");
 }
