@@ -154,9 +154,8 @@ pub struct Last {
 }
 
 pub struct StarGanV2 {
-    pub g: Generator,
-    pub f: MappingNetwork,
-    pub e: StyleEncoder,
+    /// G, F and E as they train.
+    pub nets: Nets,
     pub d: Discriminator,
     /// The moving averages, made before He init and kept at PyTorch's default
     /// initialisation until the averages pull them in (the reference's quirk).
@@ -186,15 +185,12 @@ impl StarGanV2 {
         let adam = |lr: f32| {
             AdamConfig::new(lr).betas(options.beta1, options.beta2).weight_decay(options.weight_decay)
         };
-        let Nets { generator: g, mapping_network: f, style_encoder: e } = nets;
         Ok(StarGanV2 {
-            opt_g: Adam::new(g.parameters(), adam(options.lr)),
-            opt_f: Adam::new(f.parameters(), adam(options.f_lr)),
-            opt_e: Adam::new(e.parameters(), adam(options.lr)),
+            opt_g: Adam::new(nets.generator.parameters(), adam(options.lr)),
+            opt_f: Adam::new(nets.mapping_network.parameters(), adam(options.f_lr)),
+            opt_e: Adam::new(nets.style_encoder.parameters(), adam(options.lr)),
             opt_d: Adam::new(d.parameters(), adam(options.lr)),
-            g,
-            f,
-            e,
+            nets,
             d,
             ema,
             lambda_ds: options.lambda_ds,
@@ -235,9 +231,9 @@ impl StarGanV2 {
     /// θ_ema ← lerp(θ, θ_ema, β) for G, F and E.
     pub fn update_ema(&self) -> Result<()> {
         let beta = self.options.ema_beta;
-        ema_update(&self.ema.generator.parameters(), &self.g.parameters(), beta)?;
-        ema_update(&self.ema.mapping_network.parameters(), &self.f.parameters(), beta)?;
-        ema_update(&self.ema.style_encoder.parameters(), &self.e.parameters(), beta)
+        ema_update(&self.ema.generator.parameters(), &self.nets.generator.parameters(), beta)?;
+        ema_update(&self.ema.mapping_network.parameters(), &self.nets.mapping_network.parameters(), beta)?;
+        ema_update(&self.ema.style_encoder.parameters(), &self.nets.style_encoder.parameters(), beta)
     }
 }
 
@@ -273,9 +269,9 @@ impl GanModel for StarGanV2 {
     /// `discriminator` (its _nets.ckpt) and the same with `_ema` (its _nets_ema.ckpt).
     fn networks(&self) -> Vec<(&'static str, &dyn Module)> {
         vec![
-            ("generator", &self.g),
-            ("mapping_network", &self.f),
-            ("style_encoder", &self.e),
+            ("generator", &self.nets.generator),
+            ("mapping_network", &self.nets.mapping_network),
+            ("style_encoder", &self.nets.style_encoder),
             ("discriminator", &self.d),
             ("generator_ema", &self.ema.generator),
             ("mapping_network_ema", &self.ema.mapping_network),

@@ -104,10 +104,10 @@ pub fn resume(model: &mut StarGanV2, dir: &Path, step: usize, d: &Device) -> Res
     }
     load_nets(&model.ema, &ema)?;
     if !nets.is_file() || !optims.is_file() {
-        let live = [(&model.g as &dyn Module, &model.ema.generator as &dyn Module)];
+        let live = [(&model.nets.generator as &dyn Module, &model.ema.generator as &dyn Module)];
         let pairs = live.into_iter().chain([
-            (&model.f as &dyn Module, &model.ema.mapping_network as &dyn Module),
-            (&model.e as &dyn Module, &model.ema.style_encoder as &dyn Module),
+            (&model.nets.mapping_network as &dyn Module, &model.ema.mapping_network as &dyn Module),
+            (&model.nets.style_encoder as &dyn Module, &model.ema.style_encoder as &dyn Module),
         ]);
         crate::autograd::no_grad(|| {
             for (net, avg) in pairs {
@@ -120,9 +120,9 @@ pub fn resume(model: &mut StarGanV2, dir: &Path, step: usize, d: &Device) -> Res
         return Ok(Resumed::FromEma);
     }
     let file = NetworkFile::read(&nets)?;
-    file.load("generator", &model.g)?;
-    file.load("mapping_network", &model.f)?;
-    file.load("style_encoder", &model.e)?;
+    file.load("generator", &model.nets.generator)?;
+    file.load("mapping_network", &model.nets.mapping_network)?;
+    file.load("style_encoder", &model.nets.style_encoder)?;
     file.load("discriminator", &model.d)?;
     let opt_file = NetworkFile::read(&optims)?;
     for (name, opt) in model.optimizers_by_reference_name() {

@@ -56,8 +56,8 @@ const NAMES: [&str; 15] = [
 impl StarGanV2 {
     fn style(&self, guide: Guide, second: bool, y: &[usize]) -> Result<Tensor> {
         match guide {
-            Guide::Latent(z, z2) => self.f.forward(if second { z2 } else { z }, y),
-            Guide::Reference(x, x2) => self.e.forward(if second { x2 } else { x }, y),
+            Guide::Latent(z, z2) => self.nets.mapping_network.forward(if second { z2 } else { z }, y),
+            Guide::Reference(x, x2) => self.nets.style_encoder.forward(if second { x2 } else { x }, y),
         }
     }
 
@@ -86,7 +86,7 @@ impl StarGanV2 {
         let out = self.d.forward(&x_real, &inp.y_org)?;
         let loss_real = adv_loss(&out, true)?;
         let loss_reg = r1_reg(&out, &x_real)?;
-        let x_fake = no_grad(|| self.g.forward(&inp.x_real, &self.style(guide, false, &inp.y_trg)?, masks))?;
+        let x_fake = no_grad(|| self.nets.generator.forward(&inp.x_real, &self.style(guide, false, &inp.y_trg)?, masks))?;
         let loss_fake = adv_loss(&self.d.forward(&x_fake, &inp.y_trg)?, false)?;
         let loss = loss_real.add(&loss_fake)?.add(&loss_reg.mul_scalar(self.options.lambda_reg)?)?;
         Ok((loss, [loss_real, loss_fake, loss_reg]))
@@ -103,15 +103,15 @@ impl StarGanV2 {
     ) -> Result<(Tensor, [Tensor; 4], Tensor)> {
         let o = &self.options;
         let s_trg = self.style(guide, false, &inp.y_trg)?;
-        let x_fake = self.g.forward(&inp.x_real, &s_trg, masks)?;
+        let x_fake = self.nets.generator.forward(&inp.x_real, &s_trg, masks)?;
         let loss_adv = adv_loss(&self.d.forward(&x_fake, &inp.y_trg)?, true)?;
-        let loss_sty = l1(&self.e.forward(&x_fake, &inp.y_trg)?, &s_trg)?;
+        let loss_sty = l1(&self.nets.style_encoder.forward(&x_fake, &inp.y_trg)?, &s_trg)?;
         // The second fake is detached in the reference: no graph is kept for it here.
-        let x_fake2 = no_grad(|| self.g.forward(&inp.x_real, &self.style(guide, true, &inp.y_trg)?, masks))?;
+        let x_fake2 = no_grad(|| self.nets.generator.forward(&inp.x_real, &self.style(guide, true, &inp.y_trg)?, masks))?;
         let loss_ds = l1(&x_fake, &x_fake2)?;
         let masks_fake = self.masks(&x_fake)?;
-        let s_org = self.e.forward(&inp.x_real, &inp.y_org)?;
-        let x_rec = self.g.forward(&x_fake, &s_org, masks_fake.as_ref())?;
+        let s_org = self.nets.style_encoder.forward(&inp.x_real, &inp.y_org)?;
+        let x_rec = self.nets.generator.forward(&x_fake, &s_org, masks_fake.as_ref())?;
         let loss_cyc = l1(&x_rec, &inp.x_real)?;
         let loss = loss_adv
             .add(&loss_sty.mul_scalar(o.lambda_sty)?)?
@@ -178,7 +178,7 @@ impl StarGanV2 {
             self.opt_f.step()?;
             self.opt_e.step()?;
             logged.extend(parts);
-            self.e.set_requires_grad(false);
+            self.nets.style_encoder.set_requires_grad(false);
             let (loss, parts, x_fake) = self.g_loss(inp, reference, masks)?;
             self.zero_grads();
             loss.backward()?;
@@ -187,7 +187,7 @@ impl StarGanV2 {
             Ok(x_fake)
         })();
         self.d.set_requires_grad(true);
-        self.e.set_requires_grad(true);
+        self.nets.style_encoder.set_requires_grad(true);
         let x_fake = g_steps?;
         // 5. EMA of G, F and E (parameters only).
         self.update_ema()?;

@@ -164,7 +164,7 @@ fn the_released_ema_file_alone_starts_a_fine_tuning_run_and_missing_files_are_na
     let mut model = model_from(&d, &gold, "init");
     assert_eq!(resume(&mut model, &tmp, 3, &d).unwrap(), Resumed::FromEma);
     // G, F and E start from the averages the file holds (PyTorch's EMA after step 3).
-    for (net, module) in [("generator", &model.g as &dyn Module), ("style_encoder", &model.e)] {
+    for (net, module) in [("generator", &model.nets.generator as &dyn Module), ("style_encoder", &model.nets.style_encoder)] {
         for (entry, t) in module.state_dict() {
             let want = &gold[&format!("after.{net}_ema.{entry}")];
             crate::common::assert_values(
