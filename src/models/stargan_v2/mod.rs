@@ -14,12 +14,19 @@
 //! | `loss_cyc`       | L_cyc = E‖x − G(G(x, s̃), ŝ)‖₁                               |
 //! | `g_ema` …        | the moving averages that synthesis uses                      |
 
+pub mod args;
 pub mod blocks;
+pub mod data;
+pub mod debug;
+pub mod demo;
+pub mod fan;
 pub mod losses;
 pub mod nets;
 pub mod reference;
 pub mod step;
 pub mod synthesis;
+pub mod train;
+pub mod translate;
 
 pub use nets::{Discriminator, Generator, MappingNetwork, StyleEncoder};
 pub use step::Inputs;
@@ -146,6 +153,30 @@ impl Nets {
     }
 }
 
+/// Where and how often the reference's debug samples are written, and from what.
+pub struct Debug {
+    pub dir: std::path::PathBuf,
+    pub every: usize,
+    pub inputs: debug::DebugInputs,
+}
+
+/// The mask network a run or a synthesis needs: FAN from `wing_path` when w_hpf > 0.
+pub fn fan_for(d: &Device, o: &StarGanV2Options, wing_path: Option<&std::path::Path>) -> Result<Option<Box<dyn MaskNet>>> {
+    if o.w_hpf <= 0.0 {
+        return Ok(None);
+    }
+    match wing_path {
+        Some(path) => Ok(Some(Box::new(fan::Fan::load(d, path)?))),
+        None => Err(Error::Invalid {
+            op: "stargan-v2",
+            msg: format!(
+                "--w-hpf {} needs the masks of the reference's pretrained FAN: give --wing-path wing.ckpt (from the reference's download.sh), or use --w-hpf 0 (the reference's AFHQ setting)",
+                o.w_hpf
+            ),
+        }),
+    }
+}
+
 /// The last step's images, for sample grids.
 pub struct Last {
     pub x_real: Tensor,
@@ -169,6 +200,8 @@ pub struct StarGanV2 {
     pub lambda_ds: f64,
     /// The mask network, when w_hpf > 0.
     pub fan: Option<Box<dyn MaskNet>>,
+    /// The reference's debug samples during training, when set.
+    pub debug: Option<Debug>,
     last: Option<Last>,
 }
 
@@ -196,6 +229,7 @@ impl StarGanV2 {
             lambda_ds: options.lambda_ds,
             options,
             fan,
+            debug: None,
             last: None,
         })
     }
@@ -244,8 +278,15 @@ impl GanModel for StarGanV2 {
         Length::Steps(self.options.total_iters)
     }
 
-    fn train_step(&mut self, batch: &Inputs, _at: Step) -> Result<Vec<(&'static str, f32)>> {
-        self.train_step_with(batch)
+    fn train_step(&mut self, batch: &Inputs, at: Step) -> Result<Vec<(&'static str, f32)>> {
+        let losses = self.train_step_with(batch)?;
+        if let Some(dbg) = &self.debug {
+            if (at.index + 1) % dbg.every.max(1) == 0 {
+                let d = batch.x_src.device().clone();
+                debug::write(&d, &self.ema, self.fan.as_deref(), &dbg.inputs, at.index + 1, &dbg.dir)?;
+            }
+        }
+        Ok(losses)
     }
 
     /// Per source image of the last batch: the source, the reference, and the
@@ -254,12 +295,12 @@ impl GanModel for StarGanV2 {
         let Some(last) = &self.last else { return Vec::new() };
         let row = |i: usize| -> Result<Vec<(&'static str, Tensor)>> {
             Ok(vec![
-                ("source", last.x_real.narrow(0, i, 1)?),
+                ("source", last.x_src.narrow(0, i, 1)?),
                 ("reference", last.x_ref.narrow(0, i, 1)?),
                 ("G(x, E(ref))", last.x_fake.narrow(0, i, 1)?),
             ])
         };
-        (0..last.x_real.shape()[0]).map(row).collect::<Result<_>>().unwrap_or_else(|e| {
+        (0..last.x_src.shape()[0]).map(row).collect::<Result<_>>().unwrap_or_else(|e| {
             eprintln!("warning: no StarGAN v2 samples this time: {e}");
             Vec::new()
         })

@@ -82,12 +82,12 @@ impl StarGanV2 {
         guide: Guide,
         masks: Option<&[Tensor; 2]>,
     ) -> Result<(Tensor, [Tensor; 3])> {
-        let x_real = inp.x_real.detach().requires_grad_();
-        let out = self.d.forward(&x_real, &inp.y_org)?;
+        let x_real = inp.x_src.detach().requires_grad_();
+        let out = self.d.forward(&x_real, &inp.y_src)?;
         let loss_real = adv_loss(&out, true)?;
         let loss_reg = r1_reg(&out, &x_real)?;
-        let x_fake = no_grad(|| self.nets.generator.forward(&inp.x_real, &self.style(guide, false, &inp.y_trg)?, masks))?;
-        let loss_fake = adv_loss(&self.d.forward(&x_fake, &inp.y_trg)?, false)?;
+        let x_fake = no_grad(|| self.nets.generator.forward(&inp.x_src, &self.style(guide, false, &inp.y_ref)?, masks))?;
+        let loss_fake = adv_loss(&self.d.forward(&x_fake, &inp.y_ref)?, false)?;
         let loss = loss_real.add(&loss_fake)?.add(&loss_reg.mul_scalar(self.options.lambda_reg)?)?;
         Ok((loss, [loss_real, loss_fake, loss_reg]))
     }
@@ -102,17 +102,17 @@ impl StarGanV2 {
         masks: Option<&[Tensor; 2]>,
     ) -> Result<(Tensor, [Tensor; 4], Tensor)> {
         let o = &self.options;
-        let s_trg = self.style(guide, false, &inp.y_trg)?;
-        let x_fake = self.nets.generator.forward(&inp.x_real, &s_trg, masks)?;
-        let loss_adv = adv_loss(&self.d.forward(&x_fake, &inp.y_trg)?, true)?;
-        let loss_sty = l1(&self.nets.style_encoder.forward(&x_fake, &inp.y_trg)?, &s_trg)?;
+        let s_trg = self.style(guide, false, &inp.y_ref)?;
+        let x_fake = self.nets.generator.forward(&inp.x_src, &s_trg, masks)?;
+        let loss_adv = adv_loss(&self.d.forward(&x_fake, &inp.y_ref)?, true)?;
+        let loss_sty = l1(&self.nets.style_encoder.forward(&x_fake, &inp.y_ref)?, &s_trg)?;
         // The second fake is detached in the reference: no graph is kept for it here.
-        let x_fake2 = no_grad(|| self.nets.generator.forward(&inp.x_real, &self.style(guide, true, &inp.y_trg)?, masks))?;
+        let x_fake2 = no_grad(|| self.nets.generator.forward(&inp.x_src, &self.style(guide, true, &inp.y_ref)?, masks))?;
         let loss_ds = l1(&x_fake, &x_fake2)?;
         let masks_fake = self.masks(&x_fake)?;
-        let s_org = self.nets.style_encoder.forward(&inp.x_real, &inp.y_org)?;
+        let s_org = self.nets.style_encoder.forward(&inp.x_src, &inp.y_src)?;
         let x_rec = self.nets.generator.forward(&x_fake, &s_org, masks_fake.as_ref())?;
-        let loss_cyc = l1(&x_rec, &inp.x_real)?;
+        let loss_cyc = l1(&x_rec, &inp.x_src)?;
         let loss = loss_adv
             .add(&loss_sty.mul_scalar(o.lambda_sty)?)?
             .sub(&loss_ds.mul_scalar(self.lambda_ds as f32)?)?
@@ -122,17 +122,17 @@ impl StarGanV2 {
 
     /// Checks a batch against the model's sizes and domains.
     fn check(&self, inp: &Inputs) -> Result<()> {
-        let (s, n) = (self.options.img_size, inp.y_org.len());
+        let (s, n) = (self.options.img_size, inp.y_src.len());
         let image = |t: &Tensor| t.rank() == 4 && t.shape() == [n, 3, s, s];
-        if !image(&inp.x_real) || !image(&inp.x_ref) || !image(&inp.x_ref2) || inp.y_trg.len() != n {
+        if !image(&inp.x_src) || !image(&inp.x_ref) || !image(&inp.x_ref2) || inp.y_ref.len() != n {
             return Err(Error::Invalid {
                 op: "stargan-v2",
                 msg: format!(
                     "a batch of {n} labels with images {:?}, {:?}, {:?} and {} targets: the model trains on [n, 3, {s}, {s}]",
-                    inp.x_real.shape(),
+                    inp.x_src.shape(),
                     inp.x_ref.shape(),
                     inp.x_ref2.shape(),
-                    inp.y_trg.len()
+                    inp.y_ref.len()
                 ),
             });
         }
@@ -142,18 +142,18 @@ impl StarGanV2 {
     /// One iteration on `inp`; returns the named losses (one sync).
     pub fn train_step_with(&mut self, inp: &Inputs) -> Result<Vec<(&'static str, f32)>> {
         self.check(inp)?;
-        let n = inp.y_org.len();
+        let n = inp.y_src.len();
         let drawn;
         let (z, z2) = match &inp.z {
             Some((z, z2)) => (z, z2),
             None => {
-                let d = inp.x_real.device();
+                let d = inp.x_src.device();
                 let latent = self.options.latent_dim;
                 drawn = (Tensor::randn(d, &[n, latent])?, Tensor::randn(d, &[n, latent])?);
                 (&drawn.0, &drawn.1)
             }
         };
-        let masks = self.masks(&inp.x_real)?;
+        let masks = self.masks(&inp.x_src)?;
         let masks = masks.as_ref();
         let latent = Guide::Latent(z, z2);
         let reference = Guide::Reference(&inp.x_ref, &inp.x_ref2);
@@ -195,8 +195,8 @@ impl StarGanV2 {
         if self.lambda_ds > 0.0 {
             self.lambda_ds -= self.options.lambda_ds / self.options.ds_iter as f64;
         }
-        self.last = Some(super::Last { x_real: inp.x_real.detach(), x_ref: inp.x_ref.detach(), x_fake });
-        let d = inp.x_real.device();
+        self.last = Some(super::Last { x_real: inp.x_src.detach(), x_ref: inp.x_ref.detach(), x_fake });
+        let d = inp.x_src.device();
         logged.push(Tensor::scalar(d, self.lambda_ds as f32)?);
         let named: Vec<(&'static str, &Tensor)> = NAMES.iter().copied().zip(logged.iter()).collect();
         read_losses(&named)

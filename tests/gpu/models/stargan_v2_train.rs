@@ -94,11 +94,11 @@ pub fn model_from(d: &Device, gold: &Gold, prefix: &str) -> StarGanV2 {
 pub fn inputs(d: &Device, gold: &Gold, it: usize) -> Inputs {
     let t = |k: &str| tensor(d, gold, &format!("it{it}.{k}"));
     Inputs {
-        x_real: t("x_real"),
-        y_org: labels(gold, &format!("it{it}.y_org")),
+        x_src: t("x_real"),
+        y_src: labels(gold, &format!("it{it}.y_src")),
         x_ref: t("x_ref"),
         x_ref2: t("x_ref2"),
-        y_trg: labels(gold, &format!("it{it}.y_trg")),
+        y_ref: labels(gold, &format!("it{it}.y_ref")),
         z: Some((t("z_trg"), t("z_trg2"))),
     }
 }
