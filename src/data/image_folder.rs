@@ -41,7 +41,7 @@ pub fn is_image_name(name: &std::ffi::OsStr) -> bool {
 }
 
 /// The entries of a folder, split into subfolders (symlinks followed) and other names.
-fn list(dir: &Path) -> Result<(Vec<OsString>, Vec<OsString>)> {
+pub(crate) fn list(dir: &Path) -> Result<(Vec<OsString>, Vec<OsString>)> {
     let read = std::fs::read_dir(dir).map_err(|e| file_error(dir, format!("cannot be listed: {e}")))?;
     let (mut dirs, mut files) = (Vec::new(), Vec::new());
     for entry in read {
@@ -75,7 +75,7 @@ fn walk(dir: &Path, above: &mut Vec<PathBuf>, out: &mut Vec<(PathBuf, Vec<OsStri
 }
 
 /// The images of one class folder in torchvision's order.
-fn class_images(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn class_images(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut folders = Vec::new();
     walk(dir, &mut Vec::new(), &mut folders)?;
     folders.sort_by(|a, b| sort_key(a.0.as_os_str()).cmp(sort_key(b.0.as_os_str())));

@@ -12,6 +12,7 @@ pub mod rng;
 pub mod scan;
 pub mod synth;
 pub mod synth_celeba;
+pub mod synth_domains;
 pub mod synth_fewshot;
 pub mod transforms;
 pub mod unaligned;
