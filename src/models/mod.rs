@@ -8,5 +8,6 @@ pub mod image2image;
 pub mod losses;
 pub mod pix2pix;
 pub mod stargan;
+pub mod stargan_v2;
 
 pub use contract::{GanModel, Length, Step, Visuals};

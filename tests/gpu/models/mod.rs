@@ -12,3 +12,4 @@ pub mod parity;
 mod pix2pix;
 mod stargan;
 mod stargan_cli;
+mod stargan_v2_fan;

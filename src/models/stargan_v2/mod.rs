@@ -1,0 +1,3 @@
+//! StarGAN v2 (clovaai/stargan-v2).
+
+pub mod fan;
