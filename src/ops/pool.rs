@@ -27,15 +27,20 @@ fn adaptive_matrix(size: usize, out: usize) -> Vec<f32> {
     m
 }
 
-/// Source index and weight pairs of bilinear resampling along one axis, align_corners
-/// false: src = (dst + 0.5)·in/out - 0.5, clamped below at 0.
-fn bilinear_taps(size: usize, out: usize) -> (Vec<usize>, Vec<usize>, Vec<f32>) {
-    let scale = size as f32 / out as f32;
+/// Source index and weight pairs of bilinear resampling along one axis, in PyTorch's f32
+/// arithmetic. align_corners false: src = (dst + 0.5)·in/out - 0.5, clamped below at 0;
+/// true: src = dst·(in - 1)/(out - 1) (0 for a single output).
+fn bilinear_taps(size: usize, out: usize, align_corners: bool) -> (Vec<usize>, Vec<usize>, Vec<f32>) {
+    let scale = match (align_corners, out > 1) {
+        (false, _) => size as f32 / out as f32,
+        (true, true) => (size - 1) as f32 / (out - 1) as f32,
+        (true, false) => 0.0,
+    };
     let mut i0 = Vec::with_capacity(out);
     let mut i1 = Vec::with_capacity(out);
     let mut frac = Vec::with_capacity(out);
     for d in 0..out {
-        let src = ((d as f32 + 0.5) * scale - 0.5).max(0.0);
+        let src = if align_corners { d as f32 * scale } else { ((d as f32 + 0.5) * scale - 0.5).max(0.0) };
         let lo = (src.floor() as usize).min(size - 1);
         i0.push(lo);
         i1.push((lo + 1).min(size - 1));
@@ -118,9 +123,19 @@ impl Tensor {
 
     /// Bilinear resize of the last two axes to [out_h, out_w] with align_corners false.
     pub fn resize_bilinear(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
-        let [_, _, h, w] = check4("resize_bilinear", self)?;
+        self.bilinear(out_h, out_w, false, "resize_bilinear")
+    }
+
+    /// Bilinear resize with align_corners true: the corner pixels of input and output
+    /// coincide (`F.interpolate(..., mode='bilinear', align_corners=True)`).
+    pub fn resize_bilinear_align_corners(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
+        self.bilinear(out_h, out_w, true, "resize_bilinear_align_corners")
+    }
+
+    fn bilinear(&self, out_h: usize, out_w: usize, align_corners: bool, op: &'static str) -> Result<Tensor> {
+        let [_, _, h, w] = check4(op, self)?;
         let along = |x: &Tensor, axis: usize, size: usize, out: usize| -> Result<Tensor> {
-            let (i0, i1, frac) = bilinear_taps(size, out);
+            let (i0, i1, frac) = bilinear_taps(size, out, align_corners);
             let mut shape = vec![1; 4];
             shape[axis] = out;
             let f = Tensor::from_slice(x.device(), &frac, &shape)?;
