@@ -258,7 +258,7 @@ fn loader_batches_label_their_files_and_resume_exactly() {
         }
     }
     let domains = domain_folders(&dir.0, 3).unwrap();
-    let mut loader = V2Loader::new(domains.clone(), 8, 4, 0.5, 3, 0).unwrap();
+    let mut loader = V2Loader::new(domains.clone(), 8, 4, 0.5, 3, 0, false).unwrap();
     assert_eq!(loader.describe(), "3 domains: d0 3, d1 1, d2 2 images");
     assert_eq!(loader.steps_per_epoch(), 1);
     let batches: Vec<_> = (0..3).map(|_| loader.next_batch(&device).unwrap()).collect();
@@ -273,7 +273,7 @@ fn loader_batches_label_their_files_and_resume_exactly() {
             assert_eq!(r1[k] == r2[k], only_one, "the second reference is another file when there is one");
         }
     }
-    let mut resumed = V2Loader::new(domains.clone(), 8, 4, 0.5, 3, 4).unwrap();
+    let mut resumed = V2Loader::new(domains.clone(), 8, 4, 0.5, 3, 4, false).unwrap();
     let next = resumed.next_batch(&device).unwrap();
     assert_eq!(resumed.position(), 8);
     for (ours, theirs) in [
@@ -284,7 +284,7 @@ fn loader_batches_label_their_files_and_resume_exactly() {
         assert_eq!(ours.to_vec().unwrap(), theirs.to_vec().unwrap());
     }
     assert_eq!((&next.y_src, &next.y_ref), (&batches[1].y_src, &batches[1].y_ref));
-    let other_seed = V2Loader::new(domains, 8, 4, 0.5, 4, 4).unwrap().next_batch(&device).unwrap();
+    let other_seed = V2Loader::new(domains, 8, 4, 0.5, 4, 4, false).unwrap().next_batch(&device).unwrap();
     assert_ne!(other_seed.x_src.to_vec().unwrap(), next.x_src.to_vec().unwrap());
 
     let (x, y) = val_batch(&device, &dir.0, 3, 5, 6, 1).unwrap();
@@ -296,7 +296,8 @@ fn loader_batches_label_their_files_and_resume_exactly() {
     let one = load_images(&device, &[dir.0.join("d2/1.png")], 4).unwrap();
     assert_eq!((one.shape(), files_of(&one)), ([1, 3, 4, 4].as_slice(), vec![(2, 1)]));
     assert!(load_images(&device, &[], 4).is_err());
-    let err = V2Loader::new(vec![("x".into(), vec![dir.0.join("d9.png")])], 8, 1, 0.5, 1, 0).err().unwrap();
+    let err =
+        V2Loader::new(vec![("x".into(), vec![dir.0.join("d9.png")])], 8, 1, 0.5, 1, 0, false).err().unwrap();
     assert!(err.to_string().contains("d9.png"), "{err}");
 }
 

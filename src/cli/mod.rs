@@ -5,7 +5,7 @@
 use crate::gpu::list_adapters;
 use crate::models::image2image::translate::{translate, TranslateArgs};
 use crate::models::image2image::GeneratorOptions;
-use crate::models::{cyclegan, fastgan, pix2pix, stargan};
+use crate::models::{cyclegan, fastgan, pix2pix, stargan, stargan_v2};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,12 +104,16 @@ enum TrainModel {
     Stargan(stargan::train::TrainArgs),
     /// FastGAN (Liu et al. 2021) on a folder of about a hundred images.
     Fastgan(fastgan::train::TrainArgs),
+    /// StarGAN v2 (Choi et al. 2020) on one folder per domain (AFHQ, CelebA-HQ layout).
+    StarganV2(stargan_v2::train::TrainArgs),
 }
 
 #[derive(Subcommand)]
 enum SampleModel {
     /// With a FastGAN generator (the reference's N.pth or all_N.pth, or ours).
     Fastgan(fastgan::sample::SampleArgs),
+    /// The reference's reference.jpg grid: every source in the style of every reference.
+    StarganV2(stargan_v2::translate::SampleArgs),
 }
 
 #[derive(Subcommand)]
@@ -120,6 +124,9 @@ enum TranslateModel {
     Pix2pix(TranslateArgs),
     /// With a StarGAN v1 generator (the reference's N-G.ckpt or ours), to target labels.
     Stargan(stargan::translate_cli::TranslateArgs),
+    /// With StarGAN v2's EMA networks (the reference's N_nets_ema.ckpt or ours), guided by
+    /// a reference image or a latent code.
+    StarganV2(stargan_v2::translate::TranslateArgs),
 }
 
 /// `gantry translate --model X …`, the older spelling, becomes `gantry translate X …`.
@@ -206,6 +213,10 @@ fn dispatch(
                     a.run.stop = stop;
                     a.run(&device).map(drop)
                 }
+                TrainModel::StarganV2(mut a) => {
+                    a.run.stop = stop;
+                    a.run(&device).map(drop)
+                }
             }
         }
         Command::Sample(SampleModel::Fastgan(a)) => {
@@ -214,6 +225,7 @@ fn dispatch(
             println!("wrote {} images to {}", files.len(), a.output.display());
             Ok(())
         }
+        Command::Sample(SampleModel::StarganV2(a)) => a.run(&crate::Device::shared()?).map(drop),
         Command::Translate(model) => {
             let device = crate::Device::shared()?;
             let (files, output) = match model {
@@ -226,6 +238,7 @@ fn dispatch(
                     (translate(&device, &o)?, o.output)
                 }
                 TranslateModel::Stargan(a) => (a.run(&device)?, a.output),
+                TranslateModel::StarganV2(a) => return a.run(&device).map(drop),
             };
             println!("wrote {} images to {}", files.len(), output.display());
             Ok(())

@@ -76,7 +76,9 @@ impl ModelArgs {
                 });
             }
         }
-        if let Some(w) = self.w_hpf.filter(|&w| (w > 0.0) != (found.w_hpf > 0.0) || (w > 0.0 && w != found.w_hpf)) {
+        if let Some(w) =
+            self.w_hpf.filter(|&w| (w > 0.0) != (found.w_hpf > 0.0) || (w > 0.0 && w != found.w_hpf))
+        {
             return Err(Error::File {
                 path: file.path.display().to_string(),
                 msg: format!("holds a generator with w_hpf {}, but --w-hpf {w} was given", found.w_hpf),
@@ -101,8 +103,10 @@ pub fn infer(file: &NetworkFile) -> Result<StarGanV2Options> {
     let missing = |what: &str| bad(format!("has no {what}: it is not a StarGAN v2 network file"));
     let first = shape(f, "shared.0.weight").ok_or_else(|| missing("mapping_network.shared.0.weight"))?;
     let (hidden_dim, latent_dim) = (first[0], first[1]);
-    let num_domains = f.iter().filter(|(n, _)| n.starts_with("unshared.") && n.ends_with(".0.weight")).count();
-    let style_dim = shape(f, "unshared.0.6.weight").ok_or_else(|| missing("mapping_network.unshared.0.6.weight"))?[0];
+    let num_domains =
+        f.iter().filter(|(n, _)| n.starts_with("unshared.") && n.ends_with(".0.weight")).count();
+    let style_dim =
+        shape(f, "unshared.0.6.weight").ok_or_else(|| missing("mapping_network.unshared.0.6.weight"))?[0];
     // E: a 3×3 conv, log2(S) − 2 residual blocks, then LReLU, the 4×4 conv, LReLU.
     let blocks = e.iter().filter(|(n, _)| n.starts_with("shared.") && n.ends_with(".conv1.weight")).count();
     let img_size = 1usize << (blocks + 2);
@@ -115,7 +119,14 @@ pub fn infer(file: &NetworkFile) -> Result<StarGanV2Options> {
         .unwrap_or(1);
     let w_hpf = match g.iter().find(|(n, _)| n == "hpf.filter") {
         // The filter's centre is 8 / w_hpf.
-        Some((_, t)) => 8.0 / t.to_f32().get(4).copied().filter(|v| *v != 0.0).ok_or_else(|| missing("a usable hpf.filter"))?,
+        Some((_, t)) => {
+            8.0 / t
+                .to_f32()
+                .get(4)
+                .copied()
+                .filter(|v| *v != 0.0)
+                .ok_or_else(|| missing("a usable hpf.filter"))?
+        }
         None => 0.0,
     };
     Ok(StarGanV2Options {

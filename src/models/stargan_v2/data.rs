@@ -240,6 +240,9 @@ pub struct V2Batch {
     pub x_ref: Tensor,
     pub x_ref2: Tensor,
     pub y_ref: Vec<usize>,
+    /// The latent codes z and z₂ [n, latent_dim] of the step: None from the loader (the
+    /// model draws them); a parity test supplies PyTorch's.
+    pub z: Option<(Tensor, Tensor)>,
 }
 
 /// One item as it leaves the loading thread.
@@ -262,7 +265,8 @@ pub struct V2Loader {
 impl V2Loader {
     /// Starts loading `domains` (from [`domain_folders`]) at item `start` of the run,
     /// `batch` items at a time, images `img_size` square, the crop taken with probability
-    /// `randcrop_prob`. Every image's header is checked first (see `data::scan`).
+    /// `randcrop_prob`. Every image's header is checked first (see `data::scan`); with
+    /// `skip_bad`, unreadable images are passed over with a warning instead of stopping.
     pub fn new(
         domains: Vec<(String, Vec<PathBuf>)>,
         img_size: u32,
@@ -270,6 +274,7 @@ impl V2Loader {
         randcrop_prob: f64,
         seed: u64,
         start: u64,
+        skip_bad: bool,
     ) -> Result<V2Loader> {
         let invalid = |msg: String| Err(Error::Invalid { op: "stargan-v2 loader", msg });
         if batch == 0 {
@@ -289,14 +294,17 @@ impl V2Loader {
         }
         let (mut sizes, mut files) = (Vec::with_capacity(domains.len()), Vec::with_capacity(domains.len()));
         for (name, paths) in domains {
-            let readable = crate::data::scan::keep_readable_files(paths, false)?;
+            let readable = crate::data::scan::keep_readable_files(paths, skip_bad)?;
+            if readable.is_empty() {
+                return invalid(format!("domain {name} has no readable images"));
+            }
             sizes.push(format!("{name} {}", readable.len()));
             files.push(readable);
         }
         let counts: Vec<usize> = files.iter().map(Vec::len).collect();
         let description = format!("{} domains: {} images", files.len(), sizes.join(", "));
         let per_epoch = (counts.iter().sum::<usize>() / batch).max(1);
-        let rx = spawn(start, batch, false, move |k| {
+        let rx = spawn(start, batch, skip_bad, move |k| {
             let p = Pick::draw(&counts, seed, k);
             let mut rng = HostRng::for_item(seed, DRAW_STREAM, k);
             let mut load = |path: &PathBuf| -> Result<Prepared> {
@@ -342,6 +350,7 @@ impl Loader for V2Loader {
             x_ref: stack(device, reference, 3)?,
             x_ref2: stack(device, reference2, 3)?,
             y_ref,
+            z: None,
         })
     }
 

@@ -45,7 +45,8 @@ pub fn write(
     step: usize,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::File { path: dir.display().to_string(), msg: e.to_string() })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::File { path: dir.display().to_string(), msg: e.to_string() })?;
     let state = d.rng_state();
     let out = write_all(d, nets, fan, inputs, step, dir);
     d.set_rng_state(state);
@@ -74,7 +75,9 @@ fn write_all(
     let domains = nets.mapping_network.unshared.len().min(5);
     let latent = nets.mapping_network.latent_dim;
     let codes = Tensor::randn(d, &[OUTS_PER_DOMAIN, latent])?;
-    let averages = (0..domains).map(|k| average_style(nets, k, super::synthesis::AVERAGE_OVER, d)).collect::<Result<Vec<_>>>()?;
+    let averages = (0..domains)
+        .map(|k| average_style(nets, k, super::synthesis::AVERAGE_OVER, d))
+        .collect::<Result<Vec<_>>>()?;
     for psi in [0.5f32, 0.7, 1.0] {
         let mut rows = vec![each(x_src)?];
         for (k, s_avg) in averages.iter().enumerate() {

@@ -28,8 +28,8 @@ pub mod synthesis;
 pub mod train;
 pub mod translate;
 
+pub use data::V2Batch;
 pub use nets::{Discriminator, Generator, MappingNetwork, StyleEncoder};
-pub use step::Inputs;
 
 use super::contract::{GanModel, Length, Step, Visuals};
 use crate::error::{Error, Result};
@@ -125,6 +125,12 @@ pub trait MaskNet {
     fn get_heatmap(&self, x: &Tensor) -> Result<[Tensor; 2]>;
 }
 
+impl MaskNet for fan::Fan {
+    fn get_heatmap(&self, x: &Tensor) -> Result<[Tensor; 2]> {
+        fan::Fan::get_heatmap(self, x)
+    }
+}
+
 /// The three networks synthesis uses.
 pub struct Nets {
     pub generator: Generator,
@@ -160,26 +166,39 @@ pub struct Debug {
     pub inputs: debug::DebugInputs,
 }
 
-/// The mask network a run or a synthesis needs: FAN from `wing_path` when w_hpf > 0.
-pub fn fan_for(d: &Device, o: &StarGanV2Options, wing_path: Option<&std::path::Path>) -> Result<Option<Box<dyn MaskNet>>> {
+/// The mask network a run or a synthesis needs when w_hpf > 0: FAN from `wing_path`, or
+/// else the `fan` entry of a reference checkpoint (its _nets_ema.ckpt stores FAN's weights).
+pub fn fan_for(
+    d: &Device,
+    o: &StarGanV2Options,
+    wing_path: Option<&std::path::Path>,
+    file: Option<&reference::NetworkFile>,
+) -> Result<Option<Box<dyn MaskNet>>> {
     if o.w_hpf <= 0.0 {
         return Ok(None);
     }
-    match wing_path {
-        Some(path) => Ok(Some(Box::new(fan::Fan::load(d, path)?))),
-        None => Err(Error::Invalid {
-            op: "stargan-v2",
-            msg: format!(
-                "--w-hpf {} needs the masks of the reference's pretrained FAN: give --wing-path wing.ckpt (from the reference's download.sh), or use --w-hpf 0 (the reference's AFHQ setting)",
-                o.w_hpf
-            ),
-        }),
+    if let Some(path) = wing_path {
+        return Ok(Some(Box::new(fan::Fan::load(d, path)?)));
     }
+    if let Some((file, sd)) = file.and_then(|f| Some((f, f.get("fan")?))) {
+        let width =
+            sd.iter().find(|(k, _)| k == "l0.weight").map(|(_, t)| t.shape.get(1).copied().unwrap_or(0));
+        let net = fan::Fan::new(d, width.unwrap_or(256))?;
+        file.load("fan", &net)?;
+        return Ok(Some(Box::new(net)));
+    }
+    Err(Error::Invalid {
+        op: "stargan-v2",
+        msg: format!(
+            "--w-hpf {} needs the masks of the reference's pretrained FAN: give --wing-path wing.ckpt (from the reference's download.sh), or use --w-hpf 0 (the reference's AFHQ setting)",
+            o.w_hpf
+        ),
+    })
 }
 
 /// The last step's images, for sample grids.
 pub struct Last {
-    pub x_real: Tensor,
+    pub x_src: Tensor,
     pub x_ref: Tensor,
     pub x_fake: Tensor,
 }
@@ -272,16 +291,16 @@ impl StarGanV2 {
 }
 
 impl GanModel for StarGanV2 {
-    type Batch = Inputs;
+    type Batch = V2Batch;
 
     fn length(&self) -> Length {
         Length::Steps(self.options.total_iters)
     }
 
-    fn train_step(&mut self, batch: &Inputs, at: Step) -> Result<Vec<(&'static str, f32)>> {
+    fn train_step(&mut self, batch: &V2Batch, at: Step) -> Result<Vec<(&'static str, f32)>> {
         let losses = self.train_step_with(batch)?;
         if let Some(dbg) = &self.debug {
-            if (at.index + 1) % dbg.every.max(1) == 0 {
+            if (at.index + 1).is_multiple_of(dbg.every.max(1)) {
                 let d = batch.x_src.device().clone();
                 debug::write(&d, &self.ema, self.fan.as_deref(), &dbg.inputs, at.index + 1, &dbg.dir)?;
             }

@@ -29,8 +29,40 @@ pub struct NetworkFile {
     root: Entry,
 }
 
+/// The EMA networks a gantry run saves, one file each (`<label>_net_generator_ema.safetensors`
+/// …), found from the run folder (label `latest`) or from any one of them.
+fn own_files(path: &Path) -> Option<Vec<(String, PathBuf)>> {
+    let (dir, label) = if path.is_dir() {
+        (path.to_path_buf(), "latest".to_string())
+    } else {
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        let label = ["generator", "mapping_network", "style_encoder"]
+            .iter()
+            .find_map(|net| name.strip_suffix(&format!("_net_{net}_ema.safetensors")))?;
+        (path.parent()?.to_path_buf(), label.to_string())
+    };
+    Some(
+        ["generator", "mapping_network", "style_encoder"]
+            .iter()
+            .map(|net| (net.to_string(), dir.join(format!("{label}_net_{net}_ema.safetensors"))))
+            .collect(),
+    )
+}
+
 impl NetworkFile {
+    /// Reads a reference checkpoint (or the same nesting flattened into safetensors), or the
+    /// EMA networks of a gantry run (its folder, or one of its `*_net_*_ema` files).
     pub fn read(path: &Path) -> Result<NetworkFile> {
+        if let Some(files) = own_files(path) {
+            let mut nets = Vec::new();
+            for (net, file) in files {
+                if !file.is_file() {
+                    return Err(file_error(&file, format!("does not exist: a gantry run's EMA networks are <label>_net_{{generator,mapping_network,style_encoder}}_ema.safetensors, read from {}", path.display())));
+                }
+                nets.push((net, crate::io::load_safetensors(&file)?));
+            }
+            return Ok(NetworkFile { path: path.to_path_buf(), nets, root: Entry::Dict(Vec::new()) });
+        }
         let bytes = std::fs::read(path).map_err(|e| file_error(path, e.to_string()))?;
         let root = Entry::from_bytes(&bytes).map_err(|e| file_error(path, e))?;
         let mut nets: Vec<(String, NamedTensors)> = Vec::new();

@@ -3,6 +3,7 @@
 //! with a reference style (stepping G only), the EMA update of G, F and E, and the decay
 //! of λ_ds.
 
+use super::data::V2Batch;
 use super::losses::{adv_loss, r1_reg};
 use super::StarGanV2;
 use crate::autograd::no_grad;
@@ -10,20 +11,6 @@ use crate::error::{Error, Result};
 use crate::models::losses::{l1, read_losses};
 use crate::nn::ModuleExt;
 use crate::tensor::Tensor;
-
-/// What one iteration consumes: the source batch, the reference pair, their domains, and
-/// the two latent codes (drawn by the model when absent; a parity test supplies them).
-pub struct Inputs {
-    /// Source images [n, 3, S, S] and their domains.
-    pub x_real: Tensor,
-    pub y_org: Vec<usize>,
-    /// Two reference images of domain y_trg[i] each.
-    pub x_ref: Tensor,
-    pub x_ref2: Tensor,
-    pub y_trg: Vec<usize>,
-    /// z and z₂ [n, latent_dim].
-    pub z: Option<(Tensor, Tensor)>,
-}
 
 /// Where a step's target style comes from.
 #[derive(Clone, Copy)]
@@ -78,7 +65,7 @@ impl StarGanV2 {
     /// compute_d_loss: BCE on real and on (no-grad) fakes, and λ_reg·R1 on the real batch.
     fn d_loss(
         &self,
-        inp: &Inputs,
+        inp: &V2Batch,
         guide: Guide,
         masks: Option<&[Tensor; 2]>,
     ) -> Result<(Tensor, [Tensor; 3])> {
@@ -86,7 +73,9 @@ impl StarGanV2 {
         let out = self.d.forward(&x_real, &inp.y_src)?;
         let loss_real = adv_loss(&out, true)?;
         let loss_reg = r1_reg(&out, &x_real)?;
-        let x_fake = no_grad(|| self.nets.generator.forward(&inp.x_src, &self.style(guide, false, &inp.y_ref)?, masks))?;
+        let x_fake = no_grad(|| {
+            self.nets.generator.forward(&inp.x_src, &self.style(guide, false, &inp.y_ref)?, masks)
+        })?;
         let loss_fake = adv_loss(&self.d.forward(&x_fake, &inp.y_ref)?, false)?;
         let loss = loss_real.add(&loss_fake)?.add(&loss_reg.mul_scalar(self.options.lambda_reg)?)?;
         Ok((loss, [loss_real, loss_fake, loss_reg]))
@@ -97,7 +86,7 @@ impl StarGanV2 {
     /// Also returns the fake, for the samples.
     fn g_loss(
         &self,
-        inp: &Inputs,
+        inp: &V2Batch,
         guide: Guide,
         masks: Option<&[Tensor; 2]>,
     ) -> Result<(Tensor, [Tensor; 4], Tensor)> {
@@ -107,7 +96,9 @@ impl StarGanV2 {
         let loss_adv = adv_loss(&self.d.forward(&x_fake, &inp.y_ref)?, true)?;
         let loss_sty = l1(&self.nets.style_encoder.forward(&x_fake, &inp.y_ref)?, &s_trg)?;
         // The second fake is detached in the reference: no graph is kept for it here.
-        let x_fake2 = no_grad(|| self.nets.generator.forward(&inp.x_src, &self.style(guide, true, &inp.y_ref)?, masks))?;
+        let x_fake2 = no_grad(|| {
+            self.nets.generator.forward(&inp.x_src, &self.style(guide, true, &inp.y_ref)?, masks)
+        })?;
         let loss_ds = l1(&x_fake, &x_fake2)?;
         let masks_fake = self.masks(&x_fake)?;
         let s_org = self.nets.style_encoder.forward(&inp.x_src, &inp.y_src)?;
@@ -121,7 +112,7 @@ impl StarGanV2 {
     }
 
     /// Checks a batch against the model's sizes and domains.
-    fn check(&self, inp: &Inputs) -> Result<()> {
+    fn check(&self, inp: &V2Batch) -> Result<()> {
         let (s, n) = (self.options.img_size, inp.y_src.len());
         let image = |t: &Tensor| t.rank() == 4 && t.shape() == [n, 3, s, s];
         if !image(&inp.x_src) || !image(&inp.x_ref) || !image(&inp.x_ref2) || inp.y_ref.len() != n {
@@ -140,7 +131,7 @@ impl StarGanV2 {
     }
 
     /// One iteration on `inp`; returns the named losses (one sync).
-    pub fn train_step_with(&mut self, inp: &Inputs) -> Result<Vec<(&'static str, f32)>> {
+    pub fn train_step_with(&mut self, inp: &V2Batch) -> Result<Vec<(&'static str, f32)>> {
         self.check(inp)?;
         let n = inp.y_src.len();
         let drawn;
@@ -195,7 +186,7 @@ impl StarGanV2 {
         if self.lambda_ds > 0.0 {
             self.lambda_ds -= self.options.lambda_ds / self.options.ds_iter as f64;
         }
-        self.last = Some(super::Last { x_real: inp.x_src.detach(), x_ref: inp.x_ref.detach(), x_fake });
+        self.last = Some(super::Last { x_src: inp.x_src.detach(), x_ref: inp.x_ref.detach(), x_fake });
         let d = inp.x_src.device();
         logged.push(Tensor::scalar(d, self.lambda_ds as f32)?);
         let named: Vec<(&'static str, &Tensor)> = NAMES.iter().copied().zip(logged.iter()).collect();

@@ -153,7 +153,8 @@ impl TrainArgs {
             None => {
                 let root = demo::root(&self.run_options().run_dir());
                 let (seed, size) = (self.run.seed, o.img_size as u32);
-                let write = |tmp: &Path| crate::data::synth_domains::write_domains(tmp, demo::PER_DOMAIN, size, seed);
+                let write =
+                    |tmp: &Path| crate::data::synth_domains::write_domains(tmp, demo::PER_DOMAIN, size, seed);
                 if crate::data::synth::write_complete(&root, write)? {
                     eprintln!("wrote the built-in three-domain set to {}", root.display());
                 }
@@ -224,7 +225,7 @@ impl TrainArgs {
     pub fn run(&self, d: &Device) -> Result<crate::train::Outcome> {
         let o = self.options();
         self.check(&o)?;
-        let fan = super::fan_for(d, &o, self.model.wing_path.as_deref())?;
+        let fan = super::fan_for(d, &o, self.model.wing_path.as_deref(), None)?;
         let (train, val) = self.roots(&o)?;
         let domains = domain_folders(&train, o.num_domains)?;
         let mut run = self.run_options();

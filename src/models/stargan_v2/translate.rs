@@ -72,7 +72,7 @@ pub fn load(d: &Device, weights: &Path, model: &ModelArgs) -> Result<Loaded> {
     for (name, net) in nets.named() {
         file.load(name, net)?;
     }
-    let fan = super::fan_for(d, &options, model.wing_path.as_deref())?;
+    let fan = super::fan_for(d, &options, model.wing_path.as_deref(), Some(&file))?;
     Ok(Loaded { nets, options, fan })
 }
 
@@ -106,7 +106,7 @@ impl TranslateArgs {
         let styles = match (&self.r#ref, self.ref_domain) {
             (Some(r), Some(k)) => {
                 let k = check_domain("ref-domain", k, o)?;
-                let x_ref = load_images(d, std::slice::from_ref(r), o.img_size)?;
+                let x_ref = load_images(d, std::slice::from_ref(r), o.img_size as u32)?;
                 reference_styles(nets, &x_ref, &[k])?.expand(&[n, o.style_dim])?
             }
             _ => {
@@ -143,9 +143,10 @@ impl TranslateArgs {
             .map_err(|e| Error::File { path: self.output.display().to_string(), msg: e.to_string() })?;
         let mut written = Vec::new();
         for (i, file) in inputs.iter().enumerate() {
-            let x = load_images(d, std::slice::from_ref(file), o.img_size)?;
+            let x = load_images(d, std::slice::from_ref(file), o.img_size as u32)?;
             let out = generate(nets, loaded.fan.as_deref(), &x, &styles.narrow(0, i, 1)?)?;
-            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| i.to_string());
+            let stem =
+                file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| i.to_string());
             let path = self.output.join(format!("{stem}.png"));
             save_png(&path, &out.clamp(-1.0, 1.0)?)?;
             written.push(path);
@@ -232,7 +233,8 @@ pub fn reference_grid(
     let n = src.shape()[0];
     let each = |t: &Tensor| (0..t.shape()[0]).map(|i| t.narrow(0, i, 1)).collect::<Result<Vec<_>>>();
     let white = Tensor::ones(src.device(), &[1, 3, src.shape()[2], src.shape()[3]])?;
-    let mut rows = vec![std::iter::once(Ok(white)).chain(each(src)?.into_iter().map(Ok)).collect::<Result<Vec<_>>>()?];
+    let mut rows =
+        vec![std::iter::once(Ok(white)).chain(each(src)?.into_iter().map(Ok)).collect::<Result<Vec<_>>>()?];
     let s_ref = reference_styles(nets, refs, y_ref)?;
     for i in 0..refs.shape()[0] {
         let s = s_ref.narrow(0, i, 1)?.expand(&[n, s_ref.shape()[1]])?;
@@ -261,8 +263,8 @@ impl SampleArgs {
             });
         }
         let paths = |v: &[(PathBuf, usize)]| v.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
-        let x_src = load_images(d, &paths(&src), o.img_size)?;
-        let x_ref = load_images(d, &paths(&refs), o.img_size)?;
+        let x_src = load_images(d, &paths(&src), o.img_size as u32)?;
+        let x_ref = load_images(d, &paths(&refs), o.img_size as u32)?;
         let y_ref: Vec<usize> = refs.iter().map(|(_, k)| *k).collect();
         let grid = reference_grid(&loaded.nets, loaded.fan.as_deref(), &x_src, &x_ref, &y_ref)?;
         std::fs::create_dir_all(&self.output)

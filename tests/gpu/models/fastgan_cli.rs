@@ -6,16 +6,16 @@ use super::fastgan::path as fixture;
 use crate::common::temp;
 use std::path::Path;
 
-fn gantry(args: &[&str]) -> gantry::Result<()> {
+pub fn gantry(args: &[&str]) -> gantry::Result<()> {
     gantry::cli::run(std::iter::once("gantry").chain(args.iter().copied()).map(String::from).collect())
 }
 
-fn s(p: &Path) -> &str {
+pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 /// A .npy file of float32 codes with the given shape.
-fn write_npy(path: &Path, shape: &[usize]) {
+pub fn write_npy(path: &Path, shape: &[usize]) {
     let count: usize = shape.iter().product();
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };

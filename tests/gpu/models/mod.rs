@@ -13,5 +13,6 @@ mod pix2pix;
 mod stargan;
 mod stargan_cli;
 mod stargan_v2;
+mod stargan_v2_cli;
 mod stargan_v2_fan;
 mod stargan_v2_train;

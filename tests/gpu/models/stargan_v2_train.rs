@@ -10,7 +10,7 @@ use crate::common::{device, Tol};
 use crate::models::cyclegan::TRAIN;
 use crate::models::parity::assert_iterations_within;
 use gantry::models::stargan_v2::reference::{resume, Resumed};
-use gantry::models::stargan_v2::{Discriminator, Inputs, Nets, StarGanV2, StarGanV2Options};
+use gantry::models::stargan_v2::{Discriminator, Nets, StarGanV2, StarGanV2Options, V2Batch};
 use gantry::models::GanModel;
 use gantry::models::Step;
 use gantry::nn::{Module, ModuleExt};
@@ -91,9 +91,9 @@ pub fn model_from(d: &Device, gold: &Gold, prefix: &str) -> StarGanV2 {
 }
 
 /// Iteration `it`'s batch and codes as the script drew them.
-pub fn inputs(d: &Device, gold: &Gold, it: usize) -> Inputs {
+pub fn inputs(d: &Device, gold: &Gold, it: usize) -> V2Batch {
     let t = |k: &str| tensor(d, gold, &format!("it{it}.{k}"));
-    Inputs {
+    V2Batch {
         x_src: t("x_real"),
         y_src: labels(gold, &format!("it{it}.y_src")),
         x_ref: t("x_ref"),
@@ -164,7 +164,9 @@ fn the_released_ema_file_alone_starts_a_fine_tuning_run_and_missing_files_are_na
     let mut model = model_from(&d, &gold, "init");
     assert_eq!(resume(&mut model, &tmp, 3, &d).unwrap(), Resumed::FromEma);
     // G, F and E start from the averages the file holds (PyTorch's EMA after step 3).
-    for (net, module) in [("generator", &model.nets.generator as &dyn Module), ("style_encoder", &model.nets.style_encoder)] {
+    for (net, module) in
+        [("generator", &model.nets.generator as &dyn Module), ("style_encoder", &model.nets.style_encoder)]
+    {
         for (entry, t) in module.state_dict() {
             let want = &gold[&format!("after.{net}_ema.{entry}")];
             crate::common::assert_values(
