@@ -1,6 +1,6 @@
 //! Pooling and resampling of the last two axes, built from differentiable primitives:
-//! average pooling as a depthwise convolution with a constant kernel, max pooling as a
-//! reshape and a `max` reduction, adaptive pooling as products with averaging matrices,
+//! average and max pooling over tiling windows as a reshape and a `mean` or `max`
+//! reduction (other average-pooling strides as a depthwise convolution), adaptive pooling as products with averaging matrices,
 //! nearest and bilinear resizing as index selections.
 
 use crate::error::{Error, Result};
@@ -50,32 +50,37 @@ fn bilinear_taps(size: usize, out: usize, align_corners: bool) -> (Vec<usize>, V
 }
 
 impl Tensor {
-    /// `avg_pool2d` with a square kernel and stride, no padding.
+    /// `avg_pool2d` with a square kernel and stride, no padding. Windows that tile the image
+    /// (kernel == stride, as every 2×2 pooling of StarGAN v2 and FastGAN) take the same
+    /// reshape as `max_pool2d` and a `mean` over axes 1 and 3: one pass, and a backward
+    /// that spreads each gradient over its window. Other strides run as a depthwise
+    /// convolution with a constant kernel.
+    /// Shapes: [n, c, h, w] -> [n, c, ⌊(h − k)/s⌋ + 1, ⌊(w − k)/s⌋ + 1].
     pub fn avg_pool2d(&self, kernel: usize, stride: usize) -> Result<Tensor> {
+        if kernel == stride {
+            let (x, [n, c, oh, ow]) = self.windows("avg_pool2d", kernel)?;
+            return x.mean(&[1, 3], false)?.reshape(&[n, c, oh, ow]);
+        }
+        self.avg_pool2d_conv(kernel, stride)
+    }
+
+    /// `avg_pool2d` as a depthwise convolution with a constant 1/k² kernel: any stride.
+    pub fn avg_pool2d_conv(&self, kernel: usize, stride: usize) -> Result<Tensor> {
         let [_, c, _, _] = check4("avg_pool2d", self)?;
         let w = Tensor::full(self.device(), &[c, 1, kernel, kernel], 1.0 / (kernel * kernel) as f32)?;
         self.conv2d(&w, None, Conv2d::default().stride(stride).groups(c))
     }
 
-    /// `max_pool2d` with a square kernel equal to its stride, no padding: windows tile the
-    /// image, and as in PyTorch the rows and columns left over at the bottom and right are
-    /// dropped. Built as a crop, a reshape to [n·c·oh, k, ow, k] and `max` over axes 1 and 3,
-    /// so the gradient is max's: it goes to each window's maximum, but a tie shares it evenly
-    /// where PyTorch gives all of it to the first maximum.
-    /// Shapes: [n, c, h, w] -> [n, c, ⌊h/k⌋, ⌊w/k⌋].
-    pub fn max_pool2d(&self, kernel: usize, stride: usize) -> Result<Tensor> {
-        let [n, c, h, w] = check4("max_pool2d", self)?;
-        let invalid = |msg: String| Error::Invalid { op: "max_pool2d", msg };
-        if kernel != stride {
-            return Err(invalid(format!(
-                "kernel {kernel} with stride {stride}: only windows that tile the image (kernel == stride) are supported"
-            )));
-        }
+    /// The k×k windows that tile the image as axes 1 and 3 of [n·c·oh, k, ow, k], the rows
+    /// and columns left over at the bottom and right dropped (as PyTorch drops them); with
+    /// the pooled shape [n, c, oh, ow].
+    fn windows(&self, op: &'static str, kernel: usize) -> Result<(Tensor, [usize; 4])> {
+        let [n, c, h, w] = check4(op, self)?;
         if kernel == 0 || h < kernel || w < kernel {
-            return Err(invalid(format!(
-                "a {kernel}x{kernel} window does not fit an input of shape {:?}",
-                self.shape()
-            )));
+            return Err(Error::Invalid {
+                op,
+                msg: format!("a {kernel}x{kernel} window does not fit an input of shape {:?}", self.shape()),
+            });
         }
         let (oh, ow) = (h / kernel, w / kernel);
         let mut x = self.clone();
@@ -86,7 +91,26 @@ impl Tensor {
             x = x.narrow(3, 0, ow * kernel)?;
         }
         // [n, c, oh·k, ow·k] is row-major, so each window's rows and columns become axes 1, 3.
-        x.reshape(&[n * c * oh, kernel, ow, kernel])?.max(&[1, 3], false)?.reshape(&[n, c, oh, ow])
+        Ok((x.reshape(&[n * c * oh, kernel, ow, kernel])?, [n, c, oh, ow]))
+    }
+
+    /// `max_pool2d` with a square kernel equal to its stride, no padding: windows tile the
+    /// image, and as in PyTorch the rows and columns left over at the bottom and right are
+    /// dropped. Built as a crop, a reshape to [n·c·oh, k, ow, k] and `max` over axes 1 and 3,
+    /// so the gradient is max's: it goes to each window's maximum, but a tie shares it evenly
+    /// where PyTorch gives all of it to the first maximum.
+    /// Shapes: [n, c, h, w] -> [n, c, ⌊h/k⌋, ⌊w/k⌋].
+    pub fn max_pool2d(&self, kernel: usize, stride: usize) -> Result<Tensor> {
+        if kernel != stride {
+            return Err(Error::Invalid {
+                op: "max_pool2d",
+                msg: format!(
+                    "kernel {kernel} with stride {stride}: only windows that tile the image (kernel == stride) are supported"
+                ),
+            });
+        }
+        let (x, [n, c, oh, ow]) = self.windows("max_pool2d", kernel)?;
+        x.max(&[1, 3], false)?.reshape(&[n, c, oh, ow])
     }
 
     /// `adaptive_avg_pool2d` to [out_h, out_w], with PyTorch's bins.

@@ -27,6 +27,31 @@ fn max_pool2d_matches_pytorch_and_floors_odd_sizes() {
     assert!(too_small.contains("does not fit") && too_small.contains("[1, 2, 3, 5]"), "{too_small}");
 }
 
+/// The tiling average pool (reshape and mean) against the depthwise-convolution one, forward
+/// and gradient, with leftover rows and columns.
+#[test]
+fn tiled_avg_pool2d_equals_the_convolution() {
+    let d = crate::common::device();
+    for (shape, k) in [([2, 3, 8, 6], 2), ([1, 2, 7, 9], 2), ([1, 4, 9, 10], 3)] {
+        let x = Tensor::uniform(&d, &shape, -1.0, 1.0).unwrap();
+        let w = Tensor::uniform(&d, &[shape[0], shape[1], shape[2] / k, shape[3] / k], -1.0, 1.0).unwrap();
+        let run = |conv: bool| {
+            let xi = x.detach().requires_grad_();
+            let y = if conv { xi.avg_pool2d_conv(k, k) } else { xi.avg_pool2d(k, k) }.unwrap();
+            y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+            (y.to_vec().unwrap(), xi.grad().unwrap().to_vec().unwrap())
+        };
+        let ((y_fast, g_fast), (y_conv, g_conv)) = (run(false), run(true));
+        for (a, b) in y_fast.iter().zip(&y_conv).chain(g_fast.iter().zip(&g_conv)) {
+            assert!((a - b).abs() < 1e-6, "{shape:?} k {k}: {a} vs {b}");
+        }
+        assert_eq!(g_fast.len(), x.numel());
+    }
+    // Overlapping windows still run (as a convolution).
+    let x = Tensor::ones(&d, &[1, 1, 5, 5]).unwrap();
+    assert_eq!(x.avg_pool2d(3, 2).unwrap().shape(), [1, 1, 2, 2]);
+}
+
 #[test]
 fn dropout_is_seeded_scaled_and_off_in_eval() {
     let d = gantry::Device::open().unwrap();
