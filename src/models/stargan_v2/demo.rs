@@ -21,9 +21,9 @@ pub const SIZE: usize = 32;
 pub const DOMAINS: usize = 3;
 pub const PER_DOMAIN: usize = 200;
 pub const BATCH: usize = 4;
-pub const ITERATIONS: usize = 300;
-pub const LR: f32 = 3e-4;
-pub const F_LR: f32 = 3e-5;
+pub const ITERATIONS: usize = 200;
+pub const LR: f32 = 5e-4;
+pub const F_LR: f32 = 5e-5;
 pub const SAMPLE_EVERY: usize = 100;
 pub const VAL_BATCH: usize = 6;
 /// Sources scored per target domain, and styles per source for diversity.

@@ -136,14 +136,10 @@ pub fn resume(model: &mut StarGanV2, dir: &Path, step: usize, d: &Device) -> Res
     }
     load_nets(&model.ema, &ema)?;
     if !nets.is_file() || !optims.is_file() {
-        let live = [(&model.nets.generator as &dyn Module, &model.ema.generator as &dyn Module)];
-        let pairs = live.into_iter().chain([
-            (&model.nets.mapping_network as &dyn Module, &model.ema.mapping_network as &dyn Module),
-            (&model.nets.style_encoder as &dyn Module, &model.ema.style_encoder as &dyn Module),
-        ]);
+        // The live G, F and E start from the averages.
         crate::autograd::no_grad(|| {
-            for (net, avg) in pairs {
-                for (p, a) in net.parameters().iter().zip(avg.parameters()) {
+            for ((_, live), (_, avg)) in model.nets.named().into_iter().zip(model.ema.named()) {
+                for (p, a) in live.parameters().iter().zip(avg.parameters()) {
                     p.assign(&a)?;
                 }
             }

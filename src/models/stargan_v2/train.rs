@@ -47,7 +47,7 @@ pub struct TrainArgs {
     /// Probability of RandomResizedCrop (scale 0.8-1, ratio 0.9-1.1) on each training image.
     #[arg(long, default_value_t = 0.5)]
     pub randcrop_prob: f64,
-    /// Iterations in all [default: 100000; built-in set 300].
+    /// Iterations in all [default: 100000; built-in set 200].
     #[arg(long, value_parser = positive)]
     pub total_iters: Option<usize>,
     /// Continue the reference's run from its checkpoint files of this iteration.
@@ -62,10 +62,10 @@ pub struct TrainArgs {
     /// Validation images in the debug samples [default: 32; built-in set 6].
     #[arg(long, value_parser = positive)]
     pub val_batch_size: Option<usize>,
-    /// Learning rate of G, E and D [default: 1e-4; built-in set 1e-3].
+    /// Learning rate of G, E and D [default: 1e-4; built-in set 5e-4].
     #[arg(long)]
     pub lr: Option<f32>,
-    /// Learning rate of the mapping network [default: 1e-6; built-in set 1e-4].
+    /// Learning rate of the mapping network [default: 1e-6; built-in set 5e-5].
     #[arg(long)]
     pub f_lr: Option<f32>,
     #[arg(long, default_value_t = 0.0)]

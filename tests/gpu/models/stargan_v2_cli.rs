@@ -257,3 +257,39 @@ fn translate_and_sample_with_the_reference_ema_file() {
     assert!(err.contains("--psi"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The built-in run (about N minutes on lavapipe in release): translations land in their
+/// target domain far more often than before training, and one source's outputs over 10
+/// styles still differ.
+#[test]
+#[ignore]
+fn demo_domains_are_learned() {
+    use gantry::models::stargan_v2::{demo, Nets};
+    use gantry::nn::ModuleExt;
+    let d = crate::common::device();
+    let root = temp("v2-demo");
+    train(&["--checkpoints-dir", s(&root)]).unwrap();
+    let run = root.join("experiment");
+    let val = demo::root(&run).join("val");
+    let o = demo::options();
+    let fresh = Nets::new(&d, &o).unwrap();
+    for (_, net) in fresh.named() {
+        gantry::models::stargan_v2::nets::he_init(net).unwrap();
+    }
+    let before = demo::score_nets(&d, &fresh, &val).unwrap();
+    let trained = Nets::new(&d, &o).unwrap();
+    for (name, net) in trained.named() {
+        let weights = gantry::io::load_any(run.join(format!("latest_net_{name}.safetensors")), None).unwrap();
+        net.load_state_dict(&weights).unwrap();
+    }
+    let after = demo::score_nets(&d, &trained, &val).unwrap();
+    eprintln!("{before:?} -> {after:?}");
+    assert!(after.latent >= before.latent + DEMO_GAIN, "latent-guided {before:?} -> {after:?}");
+    assert!(after.reference >= before.reference + DEMO_GAIN, "reference-guided {before:?} -> {after:?}");
+    assert!(after.diversity >= 0.2 * after.real_diversity, "collapsed: {after:?}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Observed on lavapipe (seed 1): 0 % → 92 % latent-guided and 0 % → 100 % reference-guided
+/// after 200 iterations; the bar leaves room for other drivers' rounding.
+const DEMO_GAIN: f64 = 0.5;
