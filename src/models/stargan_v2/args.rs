@@ -67,6 +67,7 @@ impl ModelArgs {
             ("latent-dim", self.latent_dim, found.latent_dim),
             ("hidden-dim", self.hidden_dim, found.hidden_dim),
             ("style-dim", self.style_dim, found.style_dim),
+            ("max-conv-dim", self.max_conv_dim, found.max_conv_dim),
         ];
         for (flag, want, have) in given {
             if let Some(w) = want.filter(|&w| w != have) {

@@ -22,9 +22,10 @@ fn invalid(msg: impl Into<String>) -> Error {
 /// Translate images with a StarGAN v2 checkpoint's EMA networks.
 #[derive(clap::Args, Clone, Debug)]
 pub struct TranslateArgs {
-    /// The EMA networks: the reference's <step>_nets_ema.ckpt (legacy or zip format), or
-    /// ours (<step>_nets_ema.safetensors in a run folder). The model options are read from
-    /// it; any given must agree.
+    /// The EMA networks: the reference's <step>_nets_ema.ckpt (legacy or zip format), a
+    /// gantry run folder (its latest EMA networks), or one of a run's
+    /// <label>_net_generator_ema.safetensors files. The model options are read from them;
+    /// any given must agree.
     #[arg(long)]
     pub weights: PathBuf,
     /// An image or a folder of images to translate.
@@ -159,7 +160,7 @@ impl TranslateArgs {
 /// The reference's sample mode: `reference.jpg` from source and reference folders.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SampleArgs {
-    /// The EMA networks, as for translate.
+    /// The EMA networks, as for translate: the reference's <step>_nets_ema.ckpt or a gantry run.
     #[arg(long)]
     pub weights: PathBuf,
     /// Source images, in domain subfolders (`<src-dir>/<domain>/*`) or directly inside.
