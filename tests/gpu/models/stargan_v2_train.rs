@@ -95,10 +95,10 @@ pub fn inputs(d: &Device, gold: &Gold, it: usize) -> V2Batch {
     let t = |k: &str| tensor(d, gold, &format!("it{it}.{k}"));
     V2Batch {
         x_src: t("x_real"),
-        y_src: labels(gold, &format!("it{it}.y_src")),
+        y_src: labels(gold, &format!("it{it}.y_org")),
         x_ref: t("x_ref"),
         x_ref2: t("x_ref2"),
-        y_ref: labels(gold, &format!("it{it}.y_ref")),
+        y_ref: labels(gold, &format!("it{it}.y_trg")),
         z: Some((t("z_trg"), t("z_trg2"))),
     }
 }
