@@ -4,6 +4,7 @@
 //! Each timed iteration records the work and then waits for the GPU (`Device::sync`), so the
 //! wall clock covers execution. Medians over `iters` runs after two warm-up runs.
 
+pub mod model;
 mod resnet;
 mod suite;
 

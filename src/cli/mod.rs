@@ -70,11 +70,31 @@ enum Command {
         seed: u64,
     },
     /// Time the kernel suite (conv3x3, conv7x7_reflect, conv3x3_s2, convT3x3_s2,
-    /// instance_norm, matmul, resnet_g) forward and forward+backward; one JSON object per line.
+    /// instance_norm, matmul, resnet_g) forward and forward+backward; or with --model,
+    /// whole training iterations of one model and a per-kernel profile of one more. One
+    /// JSON object per line.
     Bench {
         /// Run only the case with this name.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "model")]
         op: Option<String>,
+        /// Time training iterations of cyclegan, pix2pix, stargan, stargan-v2 or fastgan on
+        /// random inputs (median, warm), with the pool's peak and a per-kernel profile.
+        #[arg(long)]
+        model: Option<String>,
+        /// With --model: the image side [default per model: cyclegan 64, pix2pix 256,
+        /// stargan 64, stargan-v2 32, fastgan 256].
+        #[arg(long, requires = "model")]
+        size: Option<usize>,
+        /// With --model: the width (ngf; conv_dim; max_conv_dim; ngf = ndf) [default:
+        /// cyclegan 16, pix2pix 16, stargan 16, stargan-v2 32, fastgan 8].
+        #[arg(long, requires = "model")]
+        width: Option<usize>,
+        /// With --model: images per iteration [default: cyclegan and pix2pix 1, others 4].
+        #[arg(long, requires = "model")]
+        batch: Option<usize>,
+        /// With --model: how many kernel entry points to list after the families.
+        #[arg(long, default_value_t = 10, requires = "model")]
+        top: usize,
         /// Timed iterations per measurement (medians are reported).
         #[arg(long, default_value_t = 7)]
         iters: usize,
@@ -184,7 +204,10 @@ fn dispatch(
 ) -> crate::Result<()> {
     match command {
         Command::Devices => devices(),
-        Command::Bench { op, iters, scale } => bench(op, iters, scale),
+        Command::Bench { op, model: None, iters, scale, .. } => bench(op, iters, scale),
+        Command::Bench { model: Some(model), size, width, batch, iters, top, .. } => {
+            bench_model(&model, size, width, batch, iters, top)
+        }
         Command::Inspect { file, key } => inspect(&file, key.as_deref()),
         Command::Convert { input, output, key } => convert(&input, &output, key.as_deref()),
         Command::Synth { kind, out, count, size, seed } => {
@@ -285,6 +308,31 @@ fn bench(op: Option<String>, iters: usize, scale: usize) -> crate::Result<()> {
     for case in cases.iter().filter(|c| op.as_ref().is_none_or(|o| o == c.name)) {
         let report = crate::bench::run_case(&device, case, iters)?;
         println!("{}", report.to_json());
+    }
+    Ok(())
+}
+
+fn bench_model(
+    model: &str,
+    size: Option<usize>,
+    width: Option<usize>,
+    batch: Option<usize>,
+    iters: usize,
+    top: usize,
+) -> crate::Result<()> {
+    use crate::bench::model::{default_shape, run_model, Shape, MODELS};
+    let base = default_shape(model).ok_or_else(|| crate::Error::Invalid {
+        op: "bench --model",
+        msg: format!("no model named {model:?}; --model takes {}", MODELS.join(", ")),
+    })?;
+    let shape = Shape {
+        size: size.unwrap_or(base.size),
+        width: width.unwrap_or(base.width),
+        batch: batch.unwrap_or(base.batch),
+    };
+    let device = crate::Device::shared()?;
+    for line in run_model(&device, model, shape, iters, top)? {
+        println!("{line}");
     }
     Ok(())
 }

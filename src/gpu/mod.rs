@@ -5,6 +5,7 @@ mod adapter;
 mod batch;
 mod pipeline;
 mod pool;
+pub mod profile;
 pub mod shaders;
 
 pub use adapter::{list_adapters, AdapterSummary};
@@ -43,6 +44,8 @@ struct State {
     /// Each thread's random generator position (seed, draws): threads that share the
     /// device (a test harness, a data thread) never perturb each other's streams.
     rng: std::collections::HashMap<std::thread::ThreadId, (u64, u64)>,
+    /// Set while a profile runs: every dispatch then waits for the GPU and is timed.
+    profile: Option<profile::Profile>,
 }
 
 /// A GPU buffer owned by one or more tensors; its buffer returns to the pool on drop.
@@ -113,6 +116,7 @@ impl Device {
             cache: PipelineCache::default(),
             batch: Batch::default(),
             rng: std::collections::HashMap::new(),
+            profile: None,
         };
         let summary = AdapterSummary::of(&adapter);
         Ok(Device(Arc::new(Inner {
@@ -250,6 +254,7 @@ impl Device {
         params: &[u32],
         groups: [u32; 3],
     ) {
+        let started = std::time::Instant::now();
         debug_assert_eq!(inputs.len() as u32, family.inputs, "{} input count", family.name);
         debug_assert_eq!(outputs.len() as u32, family.outputs, "{} output count", family.name);
         let slot = self.0.slot;
@@ -297,9 +302,33 @@ impl Device {
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
         s.batch.dispatches += 1;
+        if s.profile.is_some() {
+            s.batch.submit(&self.0.queue);
+            drop(guard);
+            // An error here shows at the next sync, as any other.
+            let _ = self.0.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
+            if let Some(p) = self.state().profile.as_mut() {
+                p.add(family.name, entry, started.elapsed());
+            }
+            return;
+        }
         if s.batch.dispatches >= MAX_DISPATCHES {
             s.batch.submit(&self.0.queue);
         }
+    }
+
+    /// Starts a profile: from now on every dispatch is submitted and waited for on its own,
+    /// and timed (see `profile.rs`). Pending work is finished first, outside the profile.
+    pub fn start_profile(&self) -> Result<()> {
+        self.sync()?;
+        self.state().profile = Some(profile::Profile::default());
+        Ok(())
+    }
+
+    /// Ends the profile and returns its lines, longest first (empty when none ran).
+    pub fn finish_profile(&self) -> Result<Vec<profile::ProfileLine>> {
+        self.sync()?;
+        Ok(self.state().profile.take().map(profile::Profile::finish).unwrap_or_default())
     }
 
     /// Dispatch for one invocation per element, in workgroups of 256.

@@ -3,6 +3,7 @@
 //! `data`, `models/` for each model's parity against PyTorch, `train/` for the trainer.
 
 mod autograd;
+mod bench;
 pub mod cli;
 mod common;
 pub mod data;
