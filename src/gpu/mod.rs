@@ -53,11 +53,25 @@ pub(crate) struct Storage {
     buffer: Option<wgpu::Buffer>,
     class: u64,
     device: Device,
+    /// Counts writes into this buffer after its first (an optimizer's in-place update), so
+    /// that values derived from it can tell they are stale.
+    version: std::cell::Cell<u64>,
 }
 
 impl Storage {
     pub fn buffer(&self) -> &wgpu::Buffer {
         self.buffer.as_ref().expect("a live storage always holds its buffer")
+    }
+
+    /// How many in-place writes this buffer has had.
+    pub fn version(&self) -> u64 {
+        self.version.get()
+    }
+
+    /// Records an in-place write (every kernel that writes into an existing tensor's buffer
+    /// calls it).
+    pub fn touch(&self) {
+        self.version.set(self.version.get() + 1);
     }
 }
 
@@ -217,7 +231,7 @@ impl Device {
         // Rounding up to the size class must not cross the limit either.
         let class = size_class(bytes).min(limit & !3);
         let buffer = self.state().pool.take(&self.0.device, class);
-        Ok(Storage { buffer: Some(buffer), class, device: self.clone() })
+        Ok(Storage { buffer: Some(buffer), class, device: self.clone(), version: std::cell::Cell::new(0) })
     }
 
     /// Records a copy of `data` into `dst`, ordered after everything recorded before it.

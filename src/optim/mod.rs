@@ -48,6 +48,8 @@ fn launch(
     }
     let (g, p, a, b) = (grad.storage(), param.storage(), s1.storage(), s2.storage());
     param.device().dispatch_linear(&OPTIM, entry, &[], &[&g], &[&p, &a, &b], params, n);
+    // The parameter changed in place: what was derived from it (packed conv weights) is stale.
+    p.touch();
     Ok(())
 }
 

@@ -28,6 +28,23 @@ pub(crate) struct Inner {
     pub requires_grad: Cell<bool>,
     pub node: Option<Node>,
     pub grad: RefCell<Option<Tensor>>,
+    /// Values derived from this tensor's contents (a conv weight's packed layouts), reused
+    /// while the contents are unchanged.
+    pub derived: RefCell<Vec<Derived>>,
+}
+
+/// A value derived from a tensor's contents and what it was derived from: its storage
+/// (compared by identity, held weakly so the address cannot be reused) at a version, and
+/// optionally a second tensor's (a bias packed with the weight).
+pub(crate) struct Derived {
+    pub tag: u64,
+    pub from: (std::rc::Weak<Storage>, u64),
+    pub with: Option<(std::rc::Weak<Storage>, u64)>,
+    pub value: Tensor,
+}
+
+fn same(held: &(std::rc::Weak<Storage>, u64), now: &Rc<Storage>) -> bool {
+    std::ptr::eq(held.0.as_ptr(), Rc::as_ptr(now)) && held.1 == now.version()
 }
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
@@ -52,7 +69,42 @@ impl Tensor {
             storage: RefCell::new(storage),
             node,
             grad: RefCell::new(None),
+            derived: RefCell::new(Vec::new()),
         }))
+    }
+
+    /// The value `make` derives from this tensor's contents (and `with`'s), under `tag`:
+    /// computed once and reused until either tensor is assigned or updated in place.
+    pub(crate) fn derived(
+        &self,
+        tag: u64,
+        with: Option<&Tensor>,
+        make: impl FnOnce() -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let now = self.storage().clone();
+        let with_now = with.map(|t| t.storage().clone());
+        let fresh = |d: &Derived| {
+            d.tag == tag
+                && same(&d.from, &now)
+                && match (&d.with, &with_now) {
+                    (None, None) => true,
+                    (Some(held), Some(w)) => same(held, w),
+                    _ => false,
+                }
+        };
+        if let Some(d) = self.0.derived.borrow().iter().find(|d| fresh(d)) {
+            return Ok(d.value.clone());
+        }
+        let value = make()?;
+        let mut cache = self.0.derived.borrow_mut();
+        cache.retain(|d| d.tag != tag);
+        cache.push(Derived {
+            tag,
+            from: (Rc::downgrade(&now), now.version()),
+            with: with_now.as_ref().map(|w| (Rc::downgrade(w), w.version())),
+            value: value.clone(),
+        });
+        Ok(value)
     }
 
     /// The dimensions, outermost first.

@@ -111,7 +111,10 @@ fn run(
     let packed_len = groups * kh * kw * cols * rows.next_multiple_of(4) + c_out.next_multiple_of(4);
     let fits = packed_len <= a.device().max_tensor_elements();
     let (bias, later) = if fits { (bias, None) } else { (None, bias) };
-    let packed = pack_weight(w, geo.opts.groups, op.rows_are_outputs, bias)?;
+    // The same weight runs several times between optimizer steps (a discriminator on real
+    // and fake images, the forward and the input gradient): it is packed once per layout.
+    let tag = (geo.opts.groups as u64) << 1 | u64::from(op.rows_are_outputs);
+    let packed = w.derived(tag, bias, || pack_weight(w, geo.opts.groups, op.rows_are_outputs, bias))?;
     let params = geo.params(0, bias.is_some());
     let (shape, out) = launch_with(family, entry, a, &packed, op.shape, &params, grid.map(|g| g.0))?;
     if later.is_some() {

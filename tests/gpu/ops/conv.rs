@@ -187,3 +187,55 @@ fn a_conv_whose_weight_fills_a_binding_still_takes_its_bias() {
     let want = gy.sum(&[0, 2, 3], false).unwrap();
     assert_values("bias gradient", &values(&gb), gb.shape(), &values(&want), want.shape(), CONV);
 }
+
+/// A weight's packed layout is reused between calls and rebuilt after the weight changes,
+/// in place (an optimizer step) or by assignment, and after its bias changes: every result
+/// equals a convolution with a fresh copy of the same values, whose packing is new.
+#[test]
+fn packed_weights_are_reused_only_while_the_weight_is_unchanged() {
+    use gantry::ops::conv2d::Conv2d;
+    use gantry::optim::{Sgd, SgdConfig};
+    let d = crate::common::device();
+    let x = Tensor::uniform(&d, &[2, 8, 6, 6], -1.0, 1.0).unwrap();
+    let w = Tensor::uniform(&d, &[8, 8, 3, 3], -0.5, 0.5).unwrap().requires_grad_();
+    let b = Tensor::uniform(&d, &[8], -0.5, 0.5).unwrap().requires_grad_();
+    let opts = Conv2d::default().padding(1);
+    // Uncached: copies of the values, never seen before.
+    let fresh = |w: &Tensor, b: &Tensor| {
+        x.conv2d(&w.detach().copy().unwrap(), Some(&b.detach().copy().unwrap()), opts)
+            .unwrap()
+            .to_vec()
+            .unwrap()
+    };
+    let same = |what: &str, a: Vec<f32>, e: Vec<f32>| {
+        assert!(a.iter().zip(&e).all(|(p, q)| (p - q).abs() < 1e-5), "{what}");
+    };
+    same("first call", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
+    same("second call", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
+    // The input gradient uses the other layout of the same weight.
+    let xi = x.detach().requires_grad_();
+    xi.conv2d(&w, Some(&b), opts).unwrap().sum_all().unwrap().backward().unwrap();
+    let gx = xi.grad().unwrap().to_vec().unwrap();
+    let xj = x.detach().requires_grad_();
+    xj.conv2d(&w.detach().copy().unwrap(), None, opts).unwrap().sum_all().unwrap().backward().unwrap();
+    same("input gradient", gx, xj.grad().unwrap().to_vec().unwrap());
+    // An in-place optimizer step changes the weight and the bias.
+    let mut sgd = Sgd::new(vec![w.clone(), b.clone()], SgdConfig::new(0.5));
+    sgd.step().unwrap();
+    same("after an in-place step", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
+    // Only the bias changes.
+    b.set_grad(None);
+    w.set_grad(None);
+    b.set_grad(Some(Tensor::ones(&d, &[8]).unwrap()));
+    let mut bias_only = Sgd::new(vec![b.clone()], SgdConfig::new(0.25));
+    bias_only.step().unwrap();
+    same("after a bias step", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
+    // Assignment.
+    w.assign(&Tensor::uniform(&d, &[8, 8, 3, 3], -0.5, 0.5).unwrap()).unwrap();
+    same("after an assignment", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
+    // Without the bias, then with it again.
+    same("without the bias", x.conv2d(&w, None, opts).unwrap().to_vec().unwrap(), {
+        x.conv2d(&w.detach().copy().unwrap(), None, opts).unwrap().to_vec().unwrap()
+    });
+    same("with it again", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
+}
