@@ -1,5 +1,5 @@
 """Times StarGAN v2 training iterations in PyTorch on the CPU, for comparison with
-`cargo run --release --example stargan_v2_iteration -- 128 512 2`: the reference's networks
+`gantry bench --model stargan-v2 --size 128 --width 512 --batch 2`: the reference's networks
 (He init, EMA copies, w_hpf 0) and core/solver.py's iteration on random images, fresh codes
 each iteration.
 
