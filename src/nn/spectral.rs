@@ -19,9 +19,9 @@ pub struct SpectralNorm<L: Weighted> {
     training: Cell<bool>,
 }
 
-/// x / max(‖x‖, eps) for a vector.
+/// x / max(‖x‖, eps) for a vector (the floor as a clamp: no constant to upload).
 fn normalize(x: &Tensor, eps: f32) -> Result<Tensor> {
-    let norm = x.mul(x)?.sum_all()?.sqrt()?.maximum(&Tensor::scalar(x.device(), eps)?)?;
+    let norm = x.mul(x)?.sum_all()?.sqrt()?.clamp(eps, f32::MAX)?;
     x.div(&norm)
 }
 
@@ -53,10 +53,9 @@ impl<L: Weighted> SpectralNorm<L> {
         if self.training.get() {
             no_grad(|| -> Result<()> {
                 let md = m.detach();
+                // Wᵀu as uᵀW: a row vector times the matrix, without transposing W.
                 let v = normalize(
-                    &md.transpose(0, 1)?
-                        .matmul(&self.u.reshape(&[self.u.numel(), 1])?)?
-                        .reshape(&[self.v.numel()])?,
+                    &self.u.reshape(&[1, self.u.numel()])?.matmul(&md)?.reshape(&[self.v.numel()])?,
                     self.eps,
                 )?;
                 let u = normalize(
