@@ -54,3 +54,14 @@ fn sgd_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     }
     param[i] -= p.lr * d;
 }
+
+// The exponential moving average of a parameter, in place on the average: `param` is
+// the average θ_ema and `grad` the live parameter θ (state1 and state2 are unused).
+//   θ_ema = lerp(θ, θ_ema, beta1) = θ + beta1 (θ_ema − θ), as StarGAN v2 writes it
+@compute @workgroup_size(256)
+fn ema_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n { return; }
+    let live = grad[i];
+    param[i] = live + p.beta1 * (param[i] - live);
+}

@@ -128,3 +128,29 @@ fn ema_is_the_references_lerp() {
     ema_update(std::slice::from_ref(&e), std::slice::from_ref(&p), 0.999).unwrap();
     assert_close(&e, "ema.out", Tol { atol: 1e-6, rtol: 1e-6 });
 }
+
+/// The fused EMA update equals the composite θ + β(θ_ema − θ), and leaves alone a tensor
+/// the average shares its storage with.
+#[test]
+fn fused_ema_equals_the_composite_and_touches_nothing_else() {
+    let d = crate::common::device();
+    let shapes: [&[usize]; 3] = [&[5], &[3, 7], &[2, 3, 4, 5]];
+    let params: Vec<Tensor> = shapes.iter().map(|s| Tensor::uniform(&d, s, -1.0, 1.0).unwrap()).collect();
+    let ema: Vec<Tensor> = shapes.iter().map(|s| Tensor::uniform(&d, s, -1.0, 1.0).unwrap()).collect();
+    let source = Tensor::uniform(&d, shapes[0], -1.0, 1.0).unwrap();
+    ema[0].assign(&source).unwrap(); // shares source's storage now
+    let before_source = source.to_vec().unwrap();
+    let want: Vec<Vec<f32>> = ema
+        .iter()
+        .zip(&params)
+        .map(|(e, p)| p.add(&e.sub(p).unwrap().mul_scalar(0.9).unwrap()).unwrap().to_vec().unwrap())
+        .collect();
+    ema_update(&ema, &params, 0.9).unwrap();
+    for (k, (e, w)) in ema.iter().zip(&want).enumerate() {
+        for (a, b) in e.to_vec().unwrap().iter().zip(w) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "tensor {k}: {a} vs {b}");
+        }
+    }
+    assert_eq!(source.to_vec().unwrap(), before_source, "the shared tensor is untouched");
+    assert!(ema_update(&ema[..1], &params, 0.9).is_err(), "counts must match");
+}
