@@ -1,5 +1,5 @@
 """Times one CycleGAN training iteration in PyTorch on the CPU, for comparison with
-`cargo run --release --example cyclegan_iteration -- 64 16`: resnet_9blocks generators and
+`gantry bench --model cyclegan --size 64 --width 16`: resnet_9blocks generators and
 70x70 PatchGAN discriminators, identity loss on, the same iteration order.
 
 Run: python tests/reference/time_cyclegan.py [size] [ngf] [iterations] [threads]

@@ -1,5 +1,5 @@
 """Times FastGAN training iterations in PyTorch on the CPU, for comparison with
-`cargo run --release --example fastgan_iteration -- 256 64 8 32`: the reference's networks
+`gantry bench --model fastgan --size 256 --width 64 --batch 8`: the reference's networks
 and train.py's iteration with the L1 reconstruction fallback (gantry's default without the
 LPIPS weights), fresh random draws each iteration.
 
