@@ -206,6 +206,15 @@ impl Device {
         self.state().rng.insert(std::thread::current().id(), position);
     }
 
+    /// Runs `f` and puts the calling thread's generator back as it was, so that work done
+    /// on the side (scores, sample images) does not change a run's later draws.
+    pub fn keeping_rng<T>(&self, f: impl FnOnce() -> T) -> T {
+        let position = self.rng_state();
+        let out = f();
+        self.set_rng_state(position);
+        out
+    }
+
     /// The seed and a fresh stream number for one random op.
     pub(crate) fn next_rng_stream(&self) -> (u64, u64) {
         let mut s = self.state();

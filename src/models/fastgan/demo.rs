@@ -61,10 +61,7 @@ pub fn score(d: &Device, model: &FastGan, run_dir: &Path) -> Result<Score> {
         })
         .collect();
     let z = Tensor::from_slice(d, &codes, &[SCORED, model.options.nz])?;
-    let state = d.rng_state();
-    let images = no_grad(|| Ok(model.g.forward(&z)?.0));
-    d.set_rng_state(state);
-    let images = images?.to_vec()?;
+    let images = d.keeping_rng(|| no_grad(|| Ok(model.g.forward(&z)?.0)))?.to_vec()?;
     let per = 3 * SIZE * SIZE;
     let generated: Vec<Features> = images.chunks_exact(per).map(|img| features(img, SIZE)).collect();
     Ok(Score {

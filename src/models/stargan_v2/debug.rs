@@ -47,52 +47,40 @@ pub fn write(
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::File { path: dir.display().to_string(), msg: e.to_string() })?;
-    let state = d.rng_state();
-    let out = write_all(d, nets, fan, inputs, step, dir);
-    d.set_rng_state(state);
-    out
-}
-
-fn write_all(
-    d: &Device,
-    nets: &Nets,
-    fan: Option<&dyn MaskNet>,
-    inputs: &DebugInputs,
-    step: usize,
-    dir: &Path,
-) -> Result<Vec<PathBuf>> {
-    let (x_src, x_ref) = (&inputs.x_src, &inputs.x_ref);
-    let n = x_src.shape()[0];
-    let mut written = Vec::new();
-    // Cycle consistency, reference-guided: rows of sources, references, fakes, recoveries.
-    let fake = generate(nets, fan, x_src, &reference_styles(nets, x_ref, &inputs.y_ref)?)?;
-    let rec = generate(nets, fan, &fake, &reference_styles(nets, x_src, &inputs.y_src)?)?;
-    let rows = [x_src, x_ref, &fake, &rec].iter().map(|t| each(t)).collect::<Result<Vec<_>>>()?;
-    let path = dir.join(format!("{step:06}_cycle_consistency.jpg"));
-    save_jpg(&path, &tile(&rows)?)?;
-    written.push(path);
-    // Latent-guided with truncation: the same codes for every ψ.
-    let domains = nets.mapping_network.unshared.len().min(5);
-    let latent = nets.mapping_network.latent_dim;
-    let codes = Tensor::randn(d, &[OUTS_PER_DOMAIN, latent])?;
-    let averages = (0..domains)
-        .map(|k| average_style(nets, k, super::synthesis::AVERAGE_OVER, d))
-        .collect::<Result<Vec<_>>>()?;
-    for psi in [0.5f32, 0.7, 1.0] {
-        let mut rows = vec![each(x_src)?];
-        for (k, s_avg) in averages.iter().enumerate() {
-            for j in 0..OUTS_PER_DOMAIN {
-                let z = codes.narrow(0, j, 1)?.expand(&[n, latent])?;
-                let s = truncate(&latent_styles(nets, &z, &vec![k; n])?, s_avg, psi)?;
-                rows.push(each(&generate(nets, fan, x_src, &s)?)?);
-            }
-        }
-        let path = dir.join(format!("{step:06}_latent_psi_{psi:.1}.jpg"));
+    d.keeping_rng(|| {
+        let (x_src, x_ref) = (&inputs.x_src, &inputs.x_ref);
+        let n = x_src.shape()[0];
+        let mut written = Vec::new();
+        // Cycle consistency, reference-guided: rows of sources, references, fakes, recoveries.
+        let fake = generate(nets, fan, x_src, &reference_styles(nets, x_ref, &inputs.y_ref)?)?;
+        let rec = generate(nets, fan, &fake, &reference_styles(nets, x_src, &inputs.y_src)?)?;
+        let rows = [x_src, x_ref, &fake, &rec].iter().map(|t| each(t)).collect::<Result<Vec<_>>>()?;
+        let path = dir.join(format!("{step:06}_cycle_consistency.jpg"));
         save_jpg(&path, &tile(&rows)?)?;
         written.push(path);
-    }
-    let path = dir.join(format!("{step:06}_reference.jpg"));
-    save_jpg(&path, &reference_grid(nets, fan, x_src, x_ref, &inputs.y_ref)?)?;
-    written.push(path);
-    Ok(written)
+        // Latent-guided with truncation: the same codes for every ψ.
+        let domains = nets.mapping_network.unshared.len().min(5);
+        let latent = nets.mapping_network.latent_dim;
+        let codes = Tensor::randn(d, &[OUTS_PER_DOMAIN, latent])?;
+        let averages = (0..domains)
+            .map(|k| average_style(nets, k, super::synthesis::AVERAGE_OVER, d))
+            .collect::<Result<Vec<_>>>()?;
+        for psi in [0.5f32, 0.7, 1.0] {
+            let mut rows = vec![each(x_src)?];
+            for (k, s_avg) in averages.iter().enumerate() {
+                for j in 0..OUTS_PER_DOMAIN {
+                    let z = codes.narrow(0, j, 1)?.expand(&[n, latent])?;
+                    let s = truncate(&latent_styles(nets, &z, &vec![k; n])?, s_avg, psi)?;
+                    rows.push(each(&generate(nets, fan, x_src, &s)?)?);
+                }
+            }
+            let path = dir.join(format!("{step:06}_latent_psi_{psi:.1}.jpg"));
+            save_jpg(&path, &tile(&rows)?)?;
+            written.push(path);
+        }
+        let path = dir.join(format!("{step:06}_reference.jpg"));
+        save_jpg(&path, &reference_grid(nets, fan, x_src, x_ref, &inputs.y_ref)?)?;
+        written.push(path);
+        Ok(written)
+    })
 }

@@ -114,10 +114,7 @@ pub fn score_nets(d: &Device, nets: &Nets, val: &Path) -> Result<Score> {
 /// initialisation and average over about 1000 iterations, longer than the built-in run).
 /// The device's generator is put back, so scoring does not change the run's draws.
 pub fn score(d: &Device, model: &StarGanV2, val: &Path) -> Result<Score> {
-    let state = d.rng_state();
-    let out = score_nets(d, &model.nets, val);
-    d.set_rng_state(state);
-    out
+    d.keeping_rng(|| score_nets(d, &model.nets, val))
 }
 
 pub fn print_score(before: Score, after: Score) {
