@@ -33,6 +33,7 @@ family!(SHAPE, "shape", 1, 1);
 family!(GATHER, "gather", 2, 1);
 family!(AUGMENT, "augment", 2, 1);
 family!(CONV2D, "conv2d", 2, 1);
+family!(CONV2D_PACK, "conv2d_pack", 2, 1);
 family!(PAD, "pad", 1, 1);
 family!(NORM, "norm", 4, 2);
 family!(OPTIM, "optim", 1, 3);
@@ -54,6 +55,7 @@ pub const ALL: &[&Family] = &[
     &GATHER,
     &AUGMENT,
     &CONV2D,
+    &CONV2D_PACK,
     &PAD,
     &NORM,
     &OPTIM,

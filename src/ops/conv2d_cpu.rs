@@ -4,9 +4,9 @@
 //! `gen_conv2d_cpu` (`cargo run --example gen_shaders`). The scheme is `matmul_cpu`'s (read that first): each subgroup computes a tile of
 //! 32 (or 8) channels × 64 pixels as an implicit GEMM, the weights of 8 reduction channels
 //! are loaded one per lane and shared with `subgroupBroadcast`, and each lane gathers the
-//! activations of its own 8 pixels. The weights are first repacked (`pack_weight`) so that
-//! a lane reads 4 of the tile's channels with one vec4 load: one small copy per call that
-//! saves three quarters of the weight loads.
+//! activations of its own 8 pixels. The weights are first repacked (`ops::conv2d_pack`) so
+//! that a lane reads 4 of the tile's channels with one vec4 load: one copy per weight and
+//! layout between optimizer steps that saves three quarters of the weight loads.
 //!
 //! - `conv2d_cpu`: the forward convolution; rows are output channels, the reduction runs
 //!   over (input channel, tap).
@@ -21,10 +21,6 @@
 //! Bindings as `shaders/conv2d.wgsl` (in0, in1, out, and the same Params), except that in1
 //! holds the packed weight as vec4s in the `CONV2D_CPU` family (forward and input gradient)
 //! and the output gradient in `CONV2D_CPU_WEIGHT_GRAD`.
-
-use crate::error::Result;
-use crate::ops::pad::PadMode;
-use crate::tensor::Tensor;
 
 /// Channels per tile (rows of the implicit GEMM): 32, or 8 for layers with few channels
 /// (an RGB input or a one-channel critic output), where a 32-row tile would mostly compute
@@ -51,40 +47,4 @@ pub(crate) fn tile_rows(rows: usize) -> usize {
     } else {
         32
     }
-}
-
-/// The weight [c_out, c_in / g, kh, kw] as the CPU kernels read it: [g, kh·kw, lane
-/// channel, row channel] with the row channels padded with zeros to a multiple of 4, where
-/// the rows are output channels for the forward (`rows_are_outputs`) and input channels
-/// for the input gradient. Lane l then reads 4 rows of one tap with one vec4 load. A bias
-/// over the rows follows, likewise padded, for the kernel to start its sums from.
-pub(crate) fn pack_weight(
-    w: &Tensor,
-    groups: usize,
-    rows_are_outputs: bool,
-    bias: Option<&Tensor>,
-) -> Result<Tensor> {
-    let [c_out, cin_g, kh, kw] = <[usize; 4]>::try_from(w.shape()).expect("a 4-D weight");
-    let cout_g = c_out / groups;
-    let pad4 = |t: Tensor, len: usize| -> Result<Tensor> {
-        let pad = len.next_multiple_of(4) - len;
-        if pad == 0 {
-            Ok(t)
-        } else {
-            t.pad2d((0, pad, 0, 0), PadMode::Zeros)
-        }
-    };
-    crate::autograd::no_grad(|| {
-        let w = w.reshape(&[groups, cout_g, cin_g, kh * kw])?;
-        let packed = if rows_are_outputs {
-            pad4(w.permute(&[0, 3, 2, 1])?, cout_g)?
-        } else {
-            pad4(w.permute(&[0, 3, 1, 2])?, cin_g)?
-        };
-        let Some(b) = bias else { return Ok(packed) };
-        let rows = b.shape()[0];
-        let b = pad4(b.reshape(&[1, rows])?, rows)?;
-        let flat = |t: &Tensor| t.reshape(&[t.numel()]);
-        Tensor::concat(&[flat(&packed)?, flat(&b)?], 0)
-    })
 }

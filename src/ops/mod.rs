@@ -6,6 +6,7 @@ pub mod augment;
 mod binary;
 pub mod conv2d;
 mod conv2d_cpu;
+pub mod conv2d_pack;
 mod fill;
 mod gather;
 mod gen_conv2d_cpu;

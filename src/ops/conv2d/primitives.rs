@@ -5,7 +5,8 @@ use super::Geometry;
 use crate::autograd::needs_grad;
 use crate::error::Result;
 use crate::gpu::shaders::{Family, CONV2D, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD};
-use crate::ops::conv2d_cpu::{entries, pack_weight, tile_rows, TILE_PIXELS};
+use crate::ops::conv2d_cpu::{entries, tile_rows, TILE_PIXELS};
+use crate::ops::conv2d_pack::pack_weight;
 use crate::tensor::Tensor;
 use std::rc::Rc;
 

@@ -239,3 +239,51 @@ fn packed_weights_are_reused_only_while_the_weight_is_unchanged() {
     });
     same("with it again", x.conv2d(&w, Some(&b), opts).unwrap().to_vec().unwrap(), fresh(&w, &b));
 }
+
+/// The CPU kernels' packed weight, against the layout written out on the host: both
+/// layouts, one and two groups, row counts that need padding, 1×1 and 3×3 taps, with and
+/// without a bias (padded with zeros).
+#[test]
+fn packed_weight_matches_its_layout() {
+    use gantry::ops::conv2d_pack::pack_weight;
+    let d = crate::common::device();
+    for (c_out, cin_g, kh, kw, groups) in
+        [(6, 5, 3, 3, 1), (8, 3, 1, 1, 2), (5, 7, 1, 2, 1), (12, 2, 3, 3, 3)]
+    {
+        let w = Tensor::uniform(&d, &[c_out, cin_g, kh, kw], -1.0, 1.0).unwrap();
+        let wv = w.to_vec().unwrap();
+        let (cout_g, taps) = (c_out / groups, kh * kw);
+        for rows_are_outputs in [true, false] {
+            let (lanes, rows) = if rows_are_outputs { (cin_g, cout_g) } else { (cout_g, cin_g) };
+            let bias_len = if rows_are_outputs { c_out } else { cin_g * groups };
+            let b = Tensor::uniform(&d, &[bias_len], -1.0, 1.0).unwrap();
+            let bv = b.to_vec().unwrap();
+            let rp = rows.next_multiple_of(4);
+            let mut want = vec![0.0f32; groups * taps * lanes * rp];
+            for g in 0..groups {
+                for t in 0..taps {
+                    for lane in 0..lanes {
+                        for row in 0..rows {
+                            let (o, i) = if rows_are_outputs { (row, lane) } else { (lane, row) };
+                            want[((g * taps + t) * lanes + lane) * rp + row] =
+                                wv[((g * cout_g + o) * cin_g + i) * taps + t];
+                        }
+                    }
+                }
+            }
+            let case =
+                format!("{c_out}x{cin_g}x{kh}x{kw}, {groups} groups, rows are outputs: {rows_are_outputs}");
+            assert_eq!(
+                pack_weight(&w, groups, rows_are_outputs, None).unwrap().to_vec().unwrap(),
+                want,
+                "{case}"
+            );
+            want.extend(&bv);
+            want.resize(want.len() + bias_len.next_multiple_of(4) - bias_len, 0.0);
+            let got = pack_weight(&w, groups, rows_are_outputs, Some(&b)).unwrap().to_vec().unwrap();
+            assert_eq!(got, want, "{case}, with a bias");
+        }
+    }
+    let w = Tensor::zeros(&d, &[6, 2, 3]).unwrap();
+    assert!(pack_weight(&w, 1, true, None).unwrap_err().to_string().contains("[6, 2, 3]"));
+}
