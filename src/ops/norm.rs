@@ -4,7 +4,7 @@
 //! in tensor ops, with the statistics recomputed from x, so that a gradient penalty on a
 //! normalising discriminator can differentiate it again.
 
-use crate::autograd::{is_grad_enabled, no_grad};
+use crate::autograd::{is_grad_enabled, needs_grad, no_grad};
 use crate::error::{Error, Result};
 use crate::gpu::{linear_groups, shaders::NORM, Storage};
 use crate::tensor::Tensor;
@@ -149,17 +149,19 @@ fn forward(
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let y = Tensor::from_op(x.shape().to_vec(), out, "norm", &inputs, move |inp, _, g| {
         let w = has_w.then(|| &inp[1]);
+        // The affine gradients only where asked for (never without the parameters).
+        let want = (has_w && needs_grad(1), has_b && needs_grad(1 + usize::from(has_w)));
         let (gx, gw, gb) = if is_grad_enabled() {
-            composite_backward(&inp[0], w, g, &layout)?
+            composite_backward(&inp[0], w, g, &layout, want)?
         } else {
-            fused_backward(&inp[0], w, g, &saved, &layout)?
+            fused_backward(&inp[0], w, g, &saved, &layout, want)?
         };
         let mut grads = vec![Some(gx)];
         if has_w {
-            grads.push(Some(gw));
+            grads.push(gw);
         }
         if has_b {
-            grads.push(Some(gb));
+            grads.push(gb);
         }
         Ok(grads)
     });
@@ -180,14 +182,19 @@ fn fused_backward(
     g: &Tensor,
     stats: &Tensor,
     layout: &Layout,
-) -> Result<(Tensor, Tensor, Tensor)> {
+    (want_w, want_b): (bool, bool),
+) -> Result<Grads> {
     let (gx, sums) = launch("norm_backward", [x, g, stats, w.unwrap_or(x)], layout, (w.is_some(), false))?;
     let gx = Tensor::from_storage(x.device(), x.shape().to_vec(), Rc::new(gx));
     let sums = Tensor::from_storage(x.device(), vec![layout.stats(), 2], Rc::new(sums));
-    let gb = per_channel(&sums.narrow(1, 0, 1)?.reshape(&[layout.stats()])?, layout)?;
-    let gw = per_channel(&sums.narrow(1, 1, 1)?.reshape(&[layout.stats()])?, layout)?;
+    let column = |i: usize| per_channel(&sums.narrow(1, i, 1)?.reshape(&[layout.stats()])?, layout);
+    let gb = want_b.then(|| column(0)).transpose()?;
+    let gw = want_w.then(|| column(1)).transpose()?;
     Ok((gx, gw, gb))
 }
+
+/// The input's gradient, and the weight's and bias's where asked for.
+type Grads = (Tensor, Option<Tensor>, Option<Tensor>);
 
 /// The same gradients in tensor ops: dx = rstd/n·(n·dxhat - Σdxhat - xhat·Σ(dxhat·xhat)).
 fn composite_backward(
@@ -195,7 +202,8 @@ fn composite_backward(
     w: Option<&Tensor>,
     g: &Tensor,
     layout: &Layout,
-) -> Result<(Tensor, Tensor, Tensor)> {
+    (want_w, want_b): (bool, bool),
+) -> Result<Grads> {
     let axes = layout.axes();
     let n = layout.count() as f32;
     let mean = x.mean(axes, true)?;
@@ -211,8 +219,8 @@ fn composite_backward(
         .sub(&dxhat.sum(axes, true)?)?
         .sub(&xhat.mul(&dxhat.mul(&xhat)?.sum(axes, true)?)?)?;
     let gx = inner.mul(&rstd.mul_scalar(1.0 / n)?)?;
-    let gw = g.mul(&xhat)?.sum(&[0, 2, 3], false)?;
-    let gb = g.sum(&[0, 2, 3], false)?;
+    let gw = want_w.then(|| g.mul(&xhat)?.sum(&[0, 2, 3], false)).transpose()?;
+    let gb = want_b.then(|| g.sum(&[0, 2, 3], false)).transpose()?;
     Ok((gx, gw, gb))
 }
 

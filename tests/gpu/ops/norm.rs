@@ -58,3 +58,31 @@ fn fused_norm_backward_matches_pytorch() {
         }
     }
 }
+
+/// Asking for some of a norm's gradients (the input's alone, as a penalty does, or one
+/// affine parameter's) gives those of the full request: the skipped affine sums are
+/// pruned, not mixed up. Both backward paths: fused, and tensor ops under `create_graph`.
+#[test]
+fn norm_gradients_asked_for_in_part_equal_the_full_ones() {
+    type F = fn(&[Tensor]) -> gantry::Result<Tensor>;
+    let cases: [(&str, F); 2] = [
+        ("instance_norm_affine", |x| x[0].instance_norm(Some(&x[1]), Some(&x[2]), None, true, 1e-5)),
+        ("batch_norm_train", |x| x[0].batch_norm(Some(&x[1]), Some(&x[2]), None, true, 1e-5)),
+    ];
+    for (case, f) in cases {
+        let xs: Vec<Tensor> = (0..3).map(|i| load(&format!("{case}.in{i}")).requires_grad_()).collect();
+        let weights = load(&format!("{case}.w"));
+        for create_graph in [false, true] {
+            let loss = || f(&xs).unwrap().mul(&weights).unwrap().sum_all().unwrap();
+            let full = gantry::grad(&[loss()], &xs, create_graph).unwrap();
+            for part in [vec![0], vec![1], vec![2], vec![0, 2]] {
+                let asked: Vec<Tensor> = part.iter().map(|&i| xs[i].clone()).collect();
+                let got = gantry::grad(&[loss()], &asked, create_graph).unwrap();
+                for (g, &i) in got.iter().zip(&part) {
+                    let (a, e) = (g.to_vec().unwrap(), full[i].to_vec().unwrap());
+                    assert_eq!(a, e, "{case}, input {i} of {part:?}, create_graph {create_graph}");
+                }
+            }
+        }
+    }
+}
