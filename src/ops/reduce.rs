@@ -71,16 +71,31 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
         .collect()
 }
 
+/// The shape without its axes of size 1, and the reduced axes renumbered in it: reducing
+/// over a size-1 axis moves nothing, and without them runs split by one merge
+/// ([1, c, h, w] over [0, 2, 3] is one run over h·w, not a copy and then a run).
+fn squeezed(shape: &[usize], axes: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let (mut kept, mut reduced) = (Vec::new(), Vec::new());
+    for (i, &d) in shape.iter().enumerate().filter(|(_, &d)| d != 1) {
+        if axes.contains(&i) {
+            reduced.push(kept.len());
+        }
+        kept.push(d);
+    }
+    (kept, reduced)
+}
+
 /// Reduces `axes` of `x` without recording history; `scale` multiplies the result.
 fn reduce_raw(x: &Tensor, axes: &[usize], op: ReduceOp, scale: f32) -> Result<Storage> {
     let source = x.storage();
-    let mut shape = x.shape().to_vec();
-    // A rank-0 tensor has no axes: the result is a scaled copy, a run of length 1.
-    let all_runs = if shape.is_empty() {
+    let (mut shape, axes) = squeezed(x.shape(), axes);
+    // Nothing left to reduce (a rank-0 tensor, or only axes of size 1): the result is a
+    // scaled copy, a run of length 1.
+    let all_runs = if axes.is_empty() {
         shape.push(1);
-        vec![(0, 1)]
+        vec![(shape.len() - 1, shape.len())]
     } else {
-        runs(axes)
+        runs(&axes)
     };
     let mut current: Option<Storage> = None;
     for (i, &(from, to)) in all_runs.iter().enumerate() {

@@ -293,6 +293,13 @@ record("max_pool2d", lambda x: F.max_pool2d(x, 2), [torch.randn(2, 3, 6, 8)], se
 record("max_pool2d_odd", lambda x: F.max_pool2d(x, 2), [torch.randn(2, 3, 7, 9)], second_order=False)
 record("max_pool2d_k3", lambda x: F.max_pool2d(x, 3), [torch.randn(1, 2, 10, 11)], second_order=False)
 
+# ---- reductions over axes of size 1 (appended last, as above) ----
+# gantry drops size-1 axes before reducing: a bias gradient's [1, c, 1, w] over (0, 2, 3)
+# becomes one run, and [6, 1, 5] over (0, 2) merges across the size-1 axis between.
+record("sum_size1_axes", lambda x: x.sum((0, 2, 3)), [torch.randn(1, 5, 1, 9)])
+record("mean_only_size1_axes", lambda x: x.mean((0, 2)), [torch.randn(1, 4, 1, 3)])
+record("max_across_a_size1_axis", lambda x: x.amax((0, 2)), [torch.randn(6, 1, 5)], second_order=False)
+
 path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
 save_file(OUT, os.path.normpath(path))
 print(f"wrote {len(OUT)} tensors to {os.path.normpath(path)}")

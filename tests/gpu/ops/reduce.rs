@@ -31,3 +31,12 @@ fn variance_biased_and_unbiased() {
     check_case("var_2_3_biased", 1, REDUCTION, |x| x[0].var(&[2, 3], false, false));
     check_case("var_0_keep", 1, REDUCTION, |x| x[0].var(&[0], true, true));
 }
+
+/// Axes of size 1 are dropped before reducing: a reduction over them alone is a copy, and
+/// runs either side of one merge.
+#[test]
+fn reductions_over_axes_of_size_one() {
+    check_case("sum_size1_axes", 1, REDUCTION, |x| x[0].sum(&[0, 2, 3], false));
+    check_case("mean_only_size1_axes", 1, REDUCTION, |x| x[0].mean(&[0, 2], false));
+    check_case("max_across_a_size1_axis", 1, REDUCTION, |x| x[0].max(&[0, 2], false));
+}
