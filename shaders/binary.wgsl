@@ -1,4 +1,6 @@
-// Elementwise maps of two tensors with NumPy broadcasting. OP picks the function.
+// Elementwise maps of two tensors with NumPy broadcasting. OP picks the function. OPs 11
+// and up are the gradients of `ops::unary` maps in one pass, u the output gradient and v the
+// map's input (or output, for tanh and sigmoid), with scalars s0 and s1.
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -6,9 +8,9 @@
 
 struct Params {
     n: u32,              // output elements
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    s0: f32,             // the unary gradients' scalars: slope, or low and high bounds
+    s1: f32,
+    _pad: u32,
     shape: vec4<u32>,    // output shape, padded on the left to rank 4
     a_strides: vec4<u32>,// a's strides in the output's index space (0 where broadcast)
     b_strides: vec4<u32>,
@@ -31,6 +33,12 @@ fn apply(u: f32, v: f32) -> f32 {
         case 8u: { return select(0.0, 1.0, u >= v); }
         case 9u: { return select(0.0, 1.0, u <= v); }
         case 10u: { return select(0.0, 1.0, u == v); }
+        case 11u: { return select(0.0, u, v > 0.0); }                         // relu
+        case 12u: { return u * select(p.s0, 1.0, v > 0.0); }                  // leaky_relu
+        case 13u: { return u * (1.0 - v * v); }                               // tanh, v = y
+        case 14u: { return u * (v * (1.0 - v)); }                             // sigmoid, v = y
+        case 15u: { return u * sign(v); }                                     // abs
+        case 16u: { return select(0.0, u, v >= p.s0 && v <= p.s1); }          // clamp
         default: { return u; }
     }
 }

@@ -22,7 +22,30 @@ enum BinaryOp {
     Eq = 10,
 }
 
+/// The gradients of unary maps that `unary_grad` computes in one pass (OP codes 11 on).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum UnaryGrad {
+    Relu = 11,
+    LeakyRelu = 12,
+    /// From the output y: 1 − y².
+    Tanh = 13,
+    /// From the output y: y (1 − y).
+    Sigmoid = 14,
+    Abs = 15,
+    Clamp = 16,
+}
+
 fn launch(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<(Vec<usize>, Storage)> {
+    launch_code(a, b, op as u32, [0.0; 2], name)
+}
+
+fn launch_code(
+    a: &Tensor,
+    b: &Tensor,
+    code: u32,
+    scalars: [f32; 2],
+    name: &'static str,
+) -> Result<(Vec<usize>, Storage)> {
     a.same_device(name, &[b])?;
     let shape = broadcast(name, a.shape(), b.shape())?;
     check_rank(name, &shape)?;
@@ -30,13 +53,13 @@ fn launch(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<(V
     let device = a.device();
     let out = device.alloc(n)?;
     if n > 0 {
-        let constants = [("OP", op as u32 as f64)];
+        let constants = [("OP", f64::from(code))];
         let (sa, sb) = (a.storage(), b.storage());
+        let head = [n as u32, scalars[0].to_bits(), scalars[1].to_bits(), 0];
         if a.shape() == b.shape() {
-            let params = [n as u32, 0, 0, 0];
-            device.dispatch_linear(&BINARY, "binary_flat", &constants, &[&sa, &sb], &[&out], &params, n);
+            device.dispatch_linear(&BINARY, "binary_flat", &constants, &[&sa, &sb], &[&out], &head, n);
         } else {
-            let mut params = vec![n as u32, 0, 0, 0];
+            let mut params = head.to_vec();
             params.extend(pad4(&shape));
             params.extend(broadcast_strides4(a.shape(), &shape));
             params.extend(broadcast_strides4(b.shape(), &shape));
@@ -61,6 +84,14 @@ fn map(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str, rule: Rule) -> 
 fn mask(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
     let (shape, out) = launch(a, b, op, name)?;
     Ok(Tensor::from_storage(a.device(), shape, std::rc::Rc::new(out)))
+}
+
+/// The gradient of a unary map from its output gradient `g` and `v` (the map's input, or
+/// its output for tanh and sigmoid) in one pass, where the rule in tensor ops takes two. A
+/// constant: rules use it only when no graph of the gradient is recorded.
+pub(crate) fn unary_grad(g: &Tensor, v: &Tensor, op: UnaryGrad, scalars: [f32; 2]) -> Result<Tensor> {
+    let (shape, out) = launch_code(g, v, op as u32, scalars, "unary_grad")?;
+    Ok(Tensor::from_storage(g.device(), shape, std::rc::Rc::new(out)))
 }
 
 /// Weight of `a` in the gradient of max/min: 1 where it wins, ½ on ties (as PyTorch).

@@ -2,8 +2,10 @@
 //! Masks used by gradient rules (`step`, `sign`, ...) are constants: they record no history,
 //! which is exact because their derivative is zero almost everywhere.
 
+use crate::autograd::is_grad_enabled;
 use crate::error::Result;
 use crate::gpu::shaders::UNARY;
+use crate::ops::binary::{unary_grad, UnaryGrad};
 use crate::tensor::Tensor;
 
 /// The shader's OP codes.
@@ -59,6 +61,22 @@ fn map(x: &Tensor, op: UnaryOp, name: &'static str, a: f32, b: f32, rule: Rule) 
     }))
 }
 
+/// A rule's gradient `g`·f'(`v`): in one pass (`unary_grad`) when no graph of the gradient
+/// is recorded, else as the tensor ops of `composite`, which are differentiable.
+fn through(
+    g: &Tensor,
+    v: &Tensor,
+    op: UnaryGrad,
+    scalars: [f32; 2],
+    composite: impl FnOnce() -> Result<Tensor>,
+) -> Result<Tensor> {
+    if is_grad_enabled() {
+        composite()
+    } else {
+        unary_grad(g, v, op, scalars)
+    }
+}
+
 /// A map treated as a constant (no history).
 fn constant(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> Result<Tensor> {
     let out = launch(x, op, a, b)?;
@@ -73,7 +91,9 @@ impl Tensor {
 
     /// |x|; the gradient at 0 is 0, as in PyTorch.
     pub fn abs(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Abs, "abs", 0.0, 0.0, |x, _, g, _, _| g.mul(&x.sign()?))
+        map(self, UnaryOp::Abs, "abs", 0.0, 0.0, |x, _, g, _, _| {
+            through(g, x, UnaryGrad::Abs, [0.0; 2], || g.mul(&x.sign()?))
+        })
     }
 
     /// e^x
@@ -108,32 +128,36 @@ impl Tensor {
 
     /// max(x, 0)
     pub fn relu(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Relu, "relu", 0.0, 0.0, |x, _, g, _, _| g.mul(&x.step()?))
+        map(self, UnaryOp::Relu, "relu", 0.0, 0.0, |x, _, g, _, _| {
+            through(g, x, UnaryGrad::Relu, [0.0; 2], || g.mul(&x.step()?))
+        })
     }
 
     /// x for x > 0, slope·x otherwise.
     pub fn leaky_relu(&self, slope: f32) -> Result<Tensor> {
         map(self, UnaryOp::LeakyRelu, "leaky_relu", slope, 0.0, |x, _, g, s, _| {
-            g.mul(&constant(x, UnaryOp::LeakyMask, s, 0.0)?)
+            through(g, x, UnaryGrad::LeakyRelu, [s, 0.0], || g.mul(&constant(x, UnaryOp::LeakyMask, s, 0.0)?))
         })
     }
 
     /// 1 / (1 + e^-x); d/dx = y (1 - y).
     pub fn sigmoid(&self) -> Result<Tensor> {
         map(self, UnaryOp::Sigmoid, "sigmoid", 0.0, 0.0, |_, y, g, _, _| {
-            g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?)
+            through(g, y, UnaryGrad::Sigmoid, [0.0; 2], || g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?))
         })
     }
 
     /// Hyperbolic tangent; d/dx = 1 - y².
     pub fn tanh(&self) -> Result<Tensor> {
-        map(self, UnaryOp::Tanh, "tanh", 0.0, 0.0, |_, y, g, _, _| g.mul(&y.mul(y)?.affine(-1.0, 1.0)?))
+        map(self, UnaryOp::Tanh, "tanh", 0.0, 0.0, |_, y, g, _, _| {
+            through(g, y, UnaryGrad::Tanh, [0.0; 2], || g.mul(&y.mul(y)?.affine(-1.0, 1.0)?))
+        })
     }
 
     /// Limits x to [low, high]; the gradient passes where low <= x <= high, as in PyTorch.
     pub fn clamp(&self, low: f32, high: f32) -> Result<Tensor> {
         map(self, UnaryOp::Clamp, "clamp", low, high, |x, _, g, lo, hi| {
-            g.mul(&constant(x, UnaryOp::InRange, lo, hi)?)
+            through(g, x, UnaryGrad::Clamp, [lo, hi], || g.mul(&constant(x, UnaryOp::InRange, lo, hi)?))
         })
     }
 

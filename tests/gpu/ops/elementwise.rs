@@ -28,6 +28,31 @@ fn unary_ops_match_pytorch() {
     }
 }
 
+/// `check_case` takes gradients with `create_graph`, where the activations' rules run as
+/// tensor ops; plain gradients take the one-pass kernels (`unary_grad`). These must match
+/// the same goldens, and the tensor-op gradients to rounding.
+#[test]
+fn one_pass_activation_gradients_equal_the_tensor_op_ones() {
+    type F = fn(&Tensor) -> gantry::Result<Tensor>;
+    let cases: [(&str, F); 6] = [
+        ("abs", |x| x.abs()),
+        ("relu", |x| x.relu()),
+        ("leaky_relu", |x| x.leaky_relu(0.2)),
+        ("sigmoid", |x| x.sigmoid()),
+        ("tanh", |x| x.tanh()),
+        ("clamp", |x| x.clamp(-0.5, 0.7)),
+    ];
+    for (case, f) in cases {
+        let x = load(&format!("{case}.in0")).requires_grad_();
+        let loss = || f(&x).unwrap().mul(&load(&format!("{case}.w"))).unwrap().sum_all().unwrap();
+        let one_pass = gantry::grad(&[loss()], &[x.clone()], false).unwrap().remove(0);
+        assert_close(&one_pass, &format!("{case}.grad0"), TRANSCENDENTAL);
+        let composite = gantry::grad(&[loss()], &[x.clone()], true).unwrap().remove(0);
+        let (a, e) = (one_pass.to_vec().unwrap(), composite.to_vec().unwrap());
+        assert!(a.iter().zip(&e).all(|(p, q)| (p - q).abs() <= 1e-6 * q.abs().max(1.0)), "{case}");
+    }
+}
+
 #[test]
 fn binary_ops_broadcast_in_every_direction() {
     type F = fn(&Tensor, &Tensor) -> gantry::Result<Tensor>;
