@@ -1,6 +1,7 @@
 //! `gantry bench --model`: whole training iterations of one model on random inputs, timed
 //! warm (median), with the buffer pool's peak, then one more iteration profiled per kernel
-//! (`gpu::profile`: wall time with a sync after every dispatch, said in each line). One
+//! (`gpu::profile`: GPU timestamps where the adapter has them, else wall time with a sync
+//! after every dispatch; each line says which). One
 //! JSON object per line, like the kernel suite.
 
 use crate::error::{Error, Result};
@@ -165,7 +166,7 @@ pub fn run_model(d: &Device, model: &str, shape: Shape, iters: usize, top: usize
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let stats = d.pool_stats();
-    d.start_profile()?;
+    let timing = d.start_profile()?;
     let start = Instant::now();
     let profiled = step(index);
     let lines = d.finish_profile()?;
@@ -184,7 +185,7 @@ pub fn run_model(d: &Device, model: &str, shape: Shape, iters: usize, top: usize
         json_str(&summary.name),
         json_str(&summary.backend)
     )];
-    let timing = "wall time with a sync after every dispatch";
+    let timing = timing.describe();
     let gpu_ms: f64 = lines.iter().map(|l| l.seconds * 1e3).sum();
     let mut families: Vec<(&str, usize, f64)> = Vec::new();
     for l in &lines {

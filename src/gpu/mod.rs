@@ -44,7 +44,7 @@ struct State {
     /// Each thread's random generator position (seed, draws): threads that share the
     /// device (a test harness, a data thread) never perturb each other's streams.
     rng: std::collections::HashMap<std::thread::ThreadId, (u64, u64)>,
-    /// Set while a profile runs: every dispatch then waits for the GPU and is timed.
+    /// Set while a profile runs: every dispatch is then timed (`profile.rs`).
     profile: Option<profile::Profile>,
 }
 
@@ -315,18 +315,21 @@ impl Device {
             layout: &layout,
             entries: &entries,
         });
+        let me = std::thread::current().id();
+        let profiled = s.profile.as_mut().filter(|p| p.thread == me);
+        let wall_profile = profiled.as_ref().is_some_and(|p| p.timestamps.is_none());
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(entry),
-                timestamp_writes: None,
-            });
+            let timestamp_writes =
+                profiled.and_then(|p| p.timestamps.as_mut()).map(|t| t.next(family.name, entry));
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
         s.batch.dispatches += 1;
-        if s.profile.is_some() {
-            s.batch.submit(&self.0.queue);
+        if wall_profile {
+            self.submit(s);
             drop(guard);
             // An error here shows at the next sync, as any other.
             let _ = self.0.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
@@ -336,15 +339,58 @@ impl Device {
             return;
         }
         if s.batch.dispatches >= MAX_DISPATCHES {
-            s.batch.submit(&self.0.queue);
+            self.submit(s);
         }
     }
 
-    /// Starts a profile: from now on every dispatch is submitted and waited for on its own,
-    /// and timed (see `profile.rs`). Pending work is finished first, outside the profile.
-    pub fn start_profile(&self) -> Result<()> {
+    /// Submits the open batch. Under a timestamp profile it also resolves the batch's
+    /// timestamps, waits for them and adds them to the profile.
+    fn submit(&self, s: &mut State) {
+        let Some(t) = s.profile.as_mut().and_then(|p| p.timestamps.as_mut()).filter(|t| t.pending()) else {
+            s.batch.submit(&self.0.queue);
+            return;
+        };
+        if let Some(encoder) = s.batch.encoder.as_mut() {
+            t.resolve(encoder);
+        }
+        s.batch.submit(&self.0.queue);
+        let times = t.collect(&self.0.device);
+        if let Some(p) = s.profile.as_mut() {
+            for (family, entry, took) in times {
+                p.add(family, entry, took);
+            }
+        }
+    }
+
+    /// Starts a profile with GPU timestamps where the adapter has them, else with a sync
+    /// after every dispatch (see `profile.rs`), and says which. Pending work is finished
+    /// first, outside the profile.
+    pub fn start_profile(&self) -> Result<profile::Timing> {
+        let timing = if self.0.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            profile::Timing::Timestamps
+        } else {
+            profile::Timing::Wall
+        };
+        self.start_profile_with(timing)?;
+        Ok(timing)
+    }
+
+    /// Starts a profile with the given timing; timestamps need an adapter that has them.
+    pub fn start_profile_with(&self, timing: profile::Timing) -> Result<()> {
         self.sync()?;
-        self.state().profile = Some(profile::Profile::default());
+        if self.state().profile.is_some() {
+            return Err(Error::Device("a profile is already running on this device".into()));
+        }
+        let timestamps = match timing {
+            profile::Timing::Wall => None,
+            profile::Timing::Timestamps => {
+                if !self.0.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+                    return Err(Error::Device(format!("{} has no GPU timestamps", self.0.summary.name)));
+                }
+                Some(profile::Timestamps::new(&self.0.device, &self.0.queue, MAX_DISPATCHES))
+            }
+        };
+        self.state().profile = Some(profile::Profile::new(timestamps));
         Ok(())
     }
 
@@ -372,7 +418,7 @@ impl Device {
 
     /// Submits pending work without waiting for it.
     pub fn flush(&self) {
-        self.state().batch.submit(&self.0.queue);
+        self.submit(&mut self.state());
     }
 
     /// Submits pending work and waits until the GPU has finished all of it.
@@ -414,7 +460,7 @@ impl Device {
             let mut s = self.state();
             let encoder = s.batch.open(&self.0.device, self.0.slot);
             encoder.copy_buffer_to_buffer(src.buffer(), 0, &staging, 0, bytes);
-            s.batch.submit(&self.0.queue);
+            self.submit(&mut s);
         }
         let (tx, rx) = std::sync::mpsc::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {

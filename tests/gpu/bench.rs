@@ -2,6 +2,11 @@
 
 use crate::common::device;
 use gantry::bench::model::{run_model, Shape, MODELS};
+use gantry::gpu::profile::Timing;
+use gantry::Tensor;
+
+/// One profile runs on a device at a time: the tests that start one take turns.
+static PROFILING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The value of `"key":` in a JSON line, as text.
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -12,6 +17,7 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn a_model_benchmark_times_iterations_and_profiles_every_dispatch() {
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
     let d = device();
     let shape = Shape { size: 32, width: 8, batch: 1 };
     let lines = run_model(&d, "stargan-v2", shape, 1, 3).unwrap();
@@ -31,11 +37,55 @@ fn a_model_benchmark_times_iterations_and_profiles_every_dispatch() {
     let share: f64 = families.iter().map(|l| field(l, "share").unwrap().parse::<f64>().unwrap()).sum();
     assert!(share > 0.3 && share <= 1.01, "shares sum to {share}");
     assert!(families.iter().any(|l| field(l, "family") == Some("conv2d_cpu") || l.contains("conv2d")));
-    assert!(profile.contains("a sync after every dispatch"), "the timing is named: {profile}");
+    let named =
+        [Timing::Timestamps, Timing::Wall].iter().any(|t| field(profile, "timing") == Some(t.describe()));
+    assert!(named, "the timing is named: {profile}");
     // The profile ends with the run: later work is not profiled.
     assert!(d.finish_profile().unwrap().is_empty());
     let err = run_model(&d, "stylegan", shape, 1, 3).unwrap_err().to_string();
     for m in MODELS {
         assert!(err.contains(m), "{err}");
+    }
+}
+
+/// Timestamps and syncs after every dispatch see the same dispatches, over more than one
+/// batch of submissions, and add up to no more than the run took. Work another thread
+/// records meanwhile (here, tests running beside this one) stays out of the profile.
+#[test]
+fn both_profile_timings_see_the_same_dispatches() {
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
+    let d = device();
+    let x = Tensor::uniform(&d, &[2, 8, 12, 12], -1.0, 1.0).unwrap();
+    let work = || {
+        // A new weight each run: a cached packing would save the second run a dispatch.
+        let w = Tensor::uniform(&d, &[8, 8, 3, 3], -0.5, 0.5).unwrap();
+        let mut y =
+            x.conv2d(&w, None, gantry::ops::conv2d::Conv2d::default().padding(1)).unwrap().relu().unwrap();
+        for _ in 0..300 {
+            y = y.add_scalar(0.001).unwrap();
+        }
+        y.sum_all().unwrap().to_vec().unwrap()
+    };
+    let mut seen = Vec::new();
+    for timing in [Timing::Wall, Timing::Timestamps] {
+        if let Err(e) = d.start_profile_with(timing) {
+            assert_eq!(timing, Timing::Timestamps, "{e}");
+            assert!(e.to_string().contains("timestamps"), "{e}");
+            continue;
+        }
+        let start = std::time::Instant::now();
+        work();
+        let lines = d.finish_profile().unwrap();
+        let took = start.elapsed().as_secs_f64();
+        let total: f64 = lines.iter().map(|l| l.seconds).sum();
+        assert!(total > 0.0 && total <= took, "{timing:?}: {total} s of dispatches in a {took} s run");
+        let mut counts: Vec<(String, usize)> =
+            lines.iter().map(|l| (format!("{}::{}", l.family, l.entry), l.dispatches)).collect();
+        counts.sort();
+        assert!(counts.iter().any(|(k, n)| k == "unary::unary_map" && *n >= 300), "{counts:?}");
+        seen.push(counts);
+    }
+    if let [wall, stamped] = &seen[..] {
+        assert_eq!(wall, stamped);
     }
 }

@@ -45,9 +45,9 @@ fn one_pass_activation_gradients_equal_the_tensor_op_ones() {
     for (case, f) in cases {
         let x = load(&format!("{case}.in0")).requires_grad_();
         let loss = || f(&x).unwrap().mul(&load(&format!("{case}.w"))).unwrap().sum_all().unwrap();
-        let one_pass = gantry::grad(&[loss()], &[x.clone()], false).unwrap().remove(0);
+        let one_pass = gantry::grad(&[loss()], std::slice::from_ref(&x), false).unwrap().remove(0);
         assert_close(&one_pass, &format!("{case}.grad0"), TRANSCENDENTAL);
-        let composite = gantry::grad(&[loss()], &[x.clone()], true).unwrap().remove(0);
+        let composite = gantry::grad(&[loss()], std::slice::from_ref(&x), true).unwrap().remove(0);
         let (a, e) = (one_pass.to_vec().unwrap(), composite.to_vec().unwrap());
         assert!(a.iter().zip(&e).all(|(p, q)| (p - q).abs() <= 1e-6 * q.abs().max(1.0)), "{case}");
     }
