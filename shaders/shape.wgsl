@@ -31,3 +31,20 @@ fn copy_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     }
     y[dst] = x[src];
 }
+
+// The adjoint of narrow: y is [outer, shape.y, inner] with x ([outer, shape.w, inner])
+// placed at src_offset along the middle axis and zeros elsewhere, written in one pass.
+// shape.x = outer, shape.z = inner. One invocation per element of y; dispatch
+// ceil(n / 256), folded past 65535.
+@compute @workgroup_size(256)
+fn embed_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n { return; }
+    let dim = p.shape.y;
+    let inner = p.shape.z;
+    let len = p.shape.w;
+    let c = i / inner % dim;
+    let inside = c >= p.src_offset && c < p.src_offset + len;
+    let j = (i / (inner * dim) * len + c - p.src_offset) * inner + i % inner;
+    y[i] = select(0.0, x[select(0u, j, inside)], inside);
+}

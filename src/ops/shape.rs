@@ -144,20 +144,27 @@ impl Tensor {
         self.narrow(axis_i, start, end - start)
     }
 
-    /// Zeros before and after along `axis`: the adjoint of `narrow`.
+    /// Zeros before and after along `axis`: the adjoint of `narrow`, in one pass
+    /// (`embed_axis`). Its own gradient is the narrow back.
     fn pad_axis(&self, ax: usize, before: usize, after: usize) -> Result<Tensor> {
-        let mut parts = Vec::new();
-        let mut zero_shape = self.shape().to_vec();
-        if before > 0 {
-            zero_shape[ax] = before;
-            parts.push(Tensor::zeros(self.device(), &zero_shape)?);
+        let len = self.shape()[ax];
+        let dim = before + len + after;
+        let mut shape = self.shape().to_vec();
+        shape[ax] = dim;
+        let outer: usize = shape[..ax].iter().product();
+        let inner: usize = shape[ax + 1..].iter().product();
+        let n = outer * dim * inner;
+        let out = self.device().alloc(n)?;
+        if n > 0 {
+            let params = [n, before, 0, 0, outer, dim, inner, len].map(|v| v as u32);
+            let mut params = params.to_vec();
+            params.resize(16, 0);
+            let src = self.storage();
+            self.device().dispatch_linear(&SHAPE, "embed_axis", &[], &[&src], &[&out], &params, n);
         }
-        parts.push(self.clone());
-        if after > 0 {
-            zero_shape[ax] = after;
-            parts.push(Tensor::zeros(self.device(), &zero_shape)?);
-        }
-        Tensor::concat(&parts, ax as isize)
+        Ok(Tensor::from_op(shape, out, "pad_axis", &[self], move |_, _, g| {
+            Ok(vec![Some(g.narrow(ax as isize, before, len)?)])
+        }))
     }
 
     /// Joins tensors along `axis`; every other axis must agree.
