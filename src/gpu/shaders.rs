@@ -31,6 +31,7 @@ family!(REDUCE, "reduce", 1, 1);
 family!(MATMUL, "matmul", 2, 1);
 family!(SHAPE, "shape", 1, 1);
 family!(GATHER, "gather", 2, 1);
+family!(GLU, "glu", 2, 1);
 family!(AUGMENT, "augment", 2, 1);
 family!(CONV2D, "conv2d", 2, 1);
 family!(CONV2D_PACK, "conv2d_pack", 2, 1);
@@ -53,6 +54,7 @@ pub const ALL: &[&Family] = &[
     &MATMUL,
     &SHAPE,
     &GATHER,
+    &GLU,
     &AUGMENT,
     &CONV2D,
     &CONV2D_PACK,

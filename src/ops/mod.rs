@@ -12,6 +12,7 @@ mod gather;
 mod gen_conv2d_cpu;
 mod gen_matmul_cpu;
 pub mod gen_shaders;
+mod glu;
 pub mod matmul;
 mod matmul_cpu;
 pub mod norm;

@@ -177,20 +177,6 @@ impl Tensor {
         self.resize_bilinear(h * scale, w * scale)
     }
 
-    /// Gated linear unit along `axis`: first half · sigmoid(second half).
-    pub fn glu(&self, axis: isize) -> Result<Tensor> {
-        let ax = crate::tensor::shape::axis("glu", axis, self.shape())?;
-        let size = self.shape()[ax];
-        if !size.is_multiple_of(2) {
-            return Err(Error::Invalid {
-                op: "glu",
-                msg: format!("axis {ax} of {:?} has odd length", self.shape()),
-            });
-        }
-        let half = size / 2;
-        self.narrow(axis, 0, half)?.mul(&self.narrow(axis, half, half)?.sigmoid()?)
-    }
-
     /// Zeroes each element with probability p and scales the rest by 1/(1 - p) in train
     /// mode; the identity in eval mode. The mask comes from the device's seeded generator.
     pub fn dropout(&self, p: f32, training: bool) -> Result<Tensor> {

@@ -15,6 +15,39 @@ fn pooling_and_resampling() {
     check_case("glu", 1, EXACTISH, |x| x[0].glu(1));
 }
 
+/// The one-pass GLU and its one-pass gradient (a plain `grad`; `check_case` takes the
+/// tensor-op gradient under create_graph) against the PyTorch golden and against the
+/// composite of narrow, sigmoid and multiply on every axis.
+#[test]
+fn fused_glu_equals_the_composite() {
+    let x = crate::common::load("glu.in0").requires_grad_();
+    let w = crate::common::load("glu.w");
+    let y = x.glu(1).unwrap();
+    let g = gantry::grad(&[y.mul(&w).unwrap().sum_all().unwrap()], std::slice::from_ref(&x), false).unwrap();
+    crate::common::assert_close(&g[0], "glu.grad0", EXACTISH);
+    let d = crate::common::device();
+    let x = Tensor::uniform(&d, &[4, 6, 2, 8], -3.0, 3.0).unwrap().requires_grad_();
+    for axis in 0..4 {
+        let run = |fused: bool| {
+            let y = if fused { x.glu(axis) } else { x.glu_composite(axis) }.unwrap();
+            let w = Tensor::ones(&d, y.shape()).unwrap().affine(0.5, 0.25).unwrap();
+            let gx = gantry::grad(&[y.mul(&w).unwrap().sum_all().unwrap()], std::slice::from_ref(&x), false)
+                .unwrap()
+                .remove(0);
+            (y.to_vec().unwrap(), gx.to_vec().unwrap())
+        };
+        let ((y, gx), (ye, gxe)) = (run(true), run(false));
+        let close =
+            |a: &[f32], e: &[f32]| a.iter().zip(e).all(|(p, q)| (p - q).abs() <= 1e-6 * q.abs().max(1.0));
+        assert!(close(&y, &ye), "axis {axis}: forward");
+        assert!(close(&gx, &gxe), "axis {axis}: gradient");
+    }
+    assert!(
+        x.glu(3).is_ok() && Tensor::zeros(&d, &[3, 5]).unwrap().glu(1).is_err(),
+        "odd halves are refused"
+    );
+}
+
 #[test]
 fn max_pool2d_matches_pytorch_and_floors_odd_sizes() {
     check_case("max_pool2d", 1, EXACTISH, |x| x[0].max_pool2d(2, 2));
