@@ -1,6 +1,7 @@
 //! Elementwise functions of two tensors with NumPy broadcasting (shaders/binary.wgsl).
 //! A broadcast operand's gradient is summed back to its own shape with `sum_to`.
 
+use crate::autograd::needs_grad;
 use crate::error::Result;
 use crate::gpu::{shaders::BINARY, Storage};
 use crate::tensor::shape::{broadcast, broadcast_strides4, check_rank, pad4};
@@ -69,14 +70,21 @@ fn launch_code(
     Ok((shape, out))
 }
 
-type Rule = fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)>;
+/// The gradients of a and b at the broadcast shape, each where asked for.
+type Grads = (Option<Tensor>, Option<Tensor>);
+type Rule = fn(&Tensor, &Tensor, &Tensor, &Tensor, [bool; 2]) -> Result<Grads>;
 
-/// A differentiable binary op: `rule(a, b, y, g)` gives the gradients at the broadcast shape.
+/// A differentiable binary op: `rule(a, b, y, g, wanted)` gives the gradients at the
+/// broadcast shape of the operands `wanted` (`needs_grad`: a frozen or detached operand's
+/// is skipped).
 fn map(a: &Tensor, b: &Tensor, op: BinaryOp, name: &'static str, rule: Rule) -> Result<Tensor> {
     let (shape, out) = launch(a, b, op, name)?;
     Ok(Tensor::from_op(shape, out, name, &[a, b], move |inp, y, g| {
-        let (ga, gb) = rule(&inp[0], &inp[1], y, g)?;
-        Ok(vec![Some(ga.sum_to(inp[0].shape())?), Some(gb.sum_to(inp[1].shape())?)])
+        let (ga, gb) = rule(&inp[0], &inp[1], y, g, [needs_grad(0), needs_grad(1)])?;
+        Ok(vec![
+            ga.map(|t| t.sum_to(inp[0].shape())).transpose()?,
+            gb.map(|t| t.sum_to(inp[1].shape())).transpose()?,
+        ])
     }))
 }
 
@@ -94,6 +102,11 @@ pub(crate) fn unary_grad(g: &Tensor, v: &Tensor, op: UnaryGrad, scalars: [f32; 2
     Ok(Tensor::from_storage(g.device(), shape, std::rc::Rc::new(out)))
 }
 
+/// g shared between a (weight `wa`) and b (1 − `wa`), each where wanted.
+fn split_by_winner(wa: &Tensor, g: &Tensor, [want_a, want_b]: [bool; 2]) -> Result<Grads> {
+    Ok((want_a.then(|| g.mul(wa)).transpose()?, want_b.then(|| g.mul(&wa.affine(-1.0, 1.0)?)).transpose()?))
+}
+
 /// Weight of `a` in the gradient of max/min: 1 where it wins, ½ on ties (as PyTorch).
 fn winner_weight(win: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     win.add(&a.eq(b)?.mul_scalar(0.5)?)
@@ -102,40 +115,44 @@ fn winner_weight(win: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 impl Tensor {
     /// a + b
     pub fn add(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Add, "add", |_, _, _, g| Ok((g.clone(), g.clone())))
+        map(self, other, BinaryOp::Add, "add", |_, _, _, g, [wa, wb]| {
+            Ok((wa.then(|| g.clone()), wb.then(|| g.clone())))
+        })
     }
 
     /// a - b
     pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Sub, "sub", |_, _, _, g| Ok((g.clone(), g.neg()?)))
+        map(self, other, BinaryOp::Sub, "sub", |_, _, _, g, [wa, wb]| {
+            Ok((wa.then(|| g.clone()), wb.then(|| g.neg()).transpose()?))
+        })
     }
 
     /// a · b
     pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Mul, "mul", |a, b, _, g| Ok((g.mul(b)?, g.mul(a)?)))
+        map(self, other, BinaryOp::Mul, "mul", |a, b, _, g, [wa, wb]| {
+            Ok((wa.then(|| g.mul(b)).transpose()?, wb.then(|| g.mul(a)).transpose()?))
+        })
     }
 
     /// a / b; d/db = -g·y / b.
     pub fn div(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Div, "div", |_, b, y, g| {
-            let gb = g.mul(y)?.div(b)?.neg()?;
-            Ok((g.div(b)?, gb))
+        map(self, other, BinaryOp::Div, "div", |_, b, y, g, [wa, wb]| {
+            let gb = wb.then(|| g.mul(y)?.div(b)?.neg()).transpose()?;
+            Ok((wa.then(|| g.div(b)).transpose()?, gb))
         })
     }
 
     /// Elementwise maximum.
     pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Max, "maximum", |a, b, _, g| {
-            let wa = winner_weight(&a.gt(b)?, a, b)?;
-            Ok((g.mul(&wa)?, g.mul(&wa.affine(-1.0, 1.0)?)?))
+        map(self, other, BinaryOp::Max, "maximum", |a, b, _, g, wanted| {
+            split_by_winner(&winner_weight(&a.gt(b)?, a, b)?, g, wanted)
         })
     }
 
     /// Elementwise minimum.
     pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
-        map(self, other, BinaryOp::Min, "minimum", |a, b, _, g| {
-            let wa = winner_weight(&a.lt(b)?, a, b)?;
-            Ok((g.mul(&wa)?, g.mul(&wa.affine(-1.0, 1.0)?)?))
+        map(self, other, BinaryOp::Min, "minimum", |a, b, _, g, wanted| {
+            split_by_winner(&winner_weight(&a.lt(b)?, a, b)?, g, wanted)
         })
     }
 

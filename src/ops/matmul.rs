@@ -3,6 +3,7 @@
 //! C = op(A)·op(B) with op = identity or transpose, and its gradients are products of the
 //! same kind, summed over a broadcast batch.
 
+use crate::autograd::needs_grad;
 use crate::error::{Error, Result};
 use crate::gpu::{
     shaders::{MATMUL, MATMUL_CPU},
@@ -138,9 +139,14 @@ fn matmul_t(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) ->
     let (shape, out) = launch(a, b, ta, tb, kernel)?;
     Ok(Tensor::from_op(shape, out, "matmul", &[a, b], move |inp, _, g| {
         let (a, b) = (&inp[0], &inp[1]);
-        let ga = if ta { matmul_t(b, g, tb, true, kernel)? } else { matmul_t(g, b, false, !tb, kernel)? };
-        let gb = if tb { matmul_t(g, a, true, ta, kernel)? } else { matmul_t(a, g, !ta, false, kernel)? };
-        Ok(vec![Some(ga.sum_to(a.shape())?), Some(gb.sum_to(b.shape())?)])
+        // Each side only where asked for (a detached vector in spectral norm's σ = u·Wv).
+        let ga = needs_grad(0)
+            .then(|| if ta { matmul_t(b, g, tb, true, kernel) } else { matmul_t(g, b, false, !tb, kernel) })
+            .transpose()?;
+        let gb = needs_grad(1)
+            .then(|| if tb { matmul_t(g, a, true, ta, kernel) } else { matmul_t(a, g, !ta, false, kernel) })
+            .transpose()?;
+        Ok(vec![ga.map(|t| t.sum_to(a.shape())).transpose()?, gb.map(|t| t.sum_to(b.shape())).transpose()?])
     }))
 }
 

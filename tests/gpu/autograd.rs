@@ -100,3 +100,37 @@ fn gradient_penalty_second_order_matches_pytorch() {
     let g_b3 = grad(&[penalty], &ws[5..], false).unwrap().remove(0);
     assert_eq!(g_b3.to_vec().unwrap(), vec![0.0]);
 }
+
+/// Rules skip the gradients nobody asked for (`needs_grad`): asking for one operand of each
+/// binary op and of a product gives what the full request gives for it, on both backward
+/// paths (plain, and tensor ops under create_graph).
+#[test]
+fn gradients_asked_for_one_operand_equal_the_full_ones() {
+    type F = fn(&Tensor, &Tensor) -> gantry::Result<Tensor>;
+    let ops: [(&str, F); 7] = [
+        ("add", |a, b| a.add(b)),
+        ("sub", |a, b| a.sub(b)),
+        ("mul", |a, b| a.mul(b)),
+        ("div", |a, b| a.div(b)),
+        ("maximum", |a, b| a.maximum(b)),
+        ("minimum", |a, b| a.minimum(b)),
+        ("matmul", |a, b| a.reshape(&[5, 7])?.matmul(&b.reshape(&[7, 5])?)),
+    ];
+    let d = crate::common::device();
+    // b broadcasts in the elementwise ops, so its gradient is also summed back.
+    let a = Tensor::uniform(&d, &[5, 7], -1.0, 1.0).unwrap().requires_grad_();
+    let b = Tensor::uniform(&d, &[7], 0.5, 1.5).unwrap().requires_grad_();
+    let b35 = Tensor::uniform(&d, &[35], 0.5, 1.5).unwrap().requires_grad_();
+    for (name, f) in ops {
+        let b = if name == "matmul" { &b35 } else { &b };
+        for create_graph in [false, true] {
+            let loss = || f(&a, b).unwrap().mul_scalar(1.5).unwrap().sum_all().unwrap();
+            let inputs = [a.clone(), b.clone()];
+            let full = gantry::grad(&[loss()], &inputs, create_graph).unwrap();
+            for i in 0..2 {
+                let one = gantry::grad(&[loss()], &inputs[i..=i], create_graph).unwrap();
+                assert_eq!(one[0].to_vec().unwrap(), full[i].to_vec().unwrap(), "{name}, operand {i}, {create_graph}");
+            }
+        }
+    }
+}
