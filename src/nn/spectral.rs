@@ -7,6 +7,7 @@ use super::layers::Weighted;
 use super::module::{Layer, Module, Role};
 use crate::autograd::no_grad;
 use crate::error::Result;
+use crate::ops::spectral::{divide_by_sigma, power_iteration, SpectralMatrix};
 use crate::tensor::Tensor;
 use std::cell::Cell;
 
@@ -47,8 +48,22 @@ impl<L: Weighted> SpectralNorm<L> {
         moved.reshape(&[rows, w.numel() / rows])
     }
 
-    /// weight_orig / σ, after a power iteration in train mode.
+    /// weight_orig / σ, after a power iteration in train mode: five dispatches
+    /// (`ops::spectral`) reading the weight in place.
     pub fn weight(&self) -> Result<Tensor> {
+        let m = SpectralMatrix::of(&self.weight_orig, self.inner.output_axis())?;
+        let training = self.training.get();
+        let it = power_iteration(&self.weight_orig, &self.u, &self.v, m, self.eps, training)?;
+        if training {
+            self.u.assign(&it.u)?;
+            self.v.assign(&it.v)?;
+        }
+        divide_by_sigma(&self.weight_orig, &it, m)
+    }
+
+    /// `weight` as tensor ops (products, norms, a division): the twin the kernels are
+    /// tested against. It updates u and v the same way.
+    pub fn weight_composite(&self) -> Result<Tensor> {
         let m = self.matrix()?;
         if self.training.get() {
             no_grad(|| -> Result<()> {

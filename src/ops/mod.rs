@@ -22,4 +22,5 @@ mod random;
 mod reduce;
 mod select;
 mod shape;
+pub mod spectral;
 mod unary;

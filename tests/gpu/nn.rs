@@ -227,3 +227,62 @@ fn legacy_instance_norm_statistics_are_skipped_like_the_reference_loader() {
         .to_string()
         .contains("not the model: 0.running_mean"));
 }
+
+/// The spectral-norm kernels against the tensor-op twin: a convolution (rows along axis 0),
+/// a transposed convolution (axis 1) and a linear layer, in train mode (u and v updated
+/// alike) and eval mode, with plain and create_graph gradients of weight_orig.
+#[test]
+fn spectral_norm_kernels_equal_the_tensor_ops() {
+    use gantry::nn::Linear;
+    let d = device();
+    fn check<L: gantry::nn::layers::Weighted>(name: &str, a: &SpectralNorm<L>, b: &SpectralNorm<L>) {
+        let close = |what: &str, x: &Tensor, y: &Tensor| {
+            let (x, y) = (x.to_vec().unwrap(), y.to_vec().unwrap());
+            let worst =
+                x.iter().zip(&y).map(|(p, q)| (p - q).abs() / q.abs().max(1.0)).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{name}, {what}: off by {worst}");
+        };
+        for training in [true, false, true] {
+            a.set_training(training);
+            b.set_training(training);
+            let (wa, wb) = (a.weight().unwrap(), b.weight_composite().unwrap());
+            close(&format!("W / sigma, training {training}"), &wa, &wb);
+            close("u", &a.u, &b.u);
+            close("v", &a.v, &b.v);
+            let r = Tensor::uniform(wa.device(), wa.shape(), -1.0, 1.0).unwrap();
+            for create_graph in [false, true] {
+                let ga = grad(
+                    &[wa.mul(&r).unwrap().sum_all().unwrap()],
+                    std::slice::from_ref(&a.weight_orig),
+                    create_graph,
+                );
+                let gb = grad(
+                    &[wb.mul(&r).unwrap().sum_all().unwrap()],
+                    std::slice::from_ref(&b.weight_orig),
+                    create_graph,
+                );
+                close(&format!("gradient, create_graph {create_graph}"), &ga.unwrap()[0], &gb.unwrap()[0]);
+            }
+        }
+    }
+    let twin = |a: &dyn Module, b: &dyn Module| {
+        let host =
+            a.state_dict().iter().map(|(n, t)| (n.clone(), HostTensor::from_tensor(t).unwrap())).collect();
+        b.load_state_dict(&host).unwrap();
+    };
+    let conv = || SpectralNorm::new(Conv2d::new(&d, 5, 6, 3, ConvOpts::default(), true).unwrap()).unwrap();
+    let (a, b) = (conv(), conv());
+    twin(&a, &b);
+    check("conv", &a, &b);
+    let convt = || {
+        SpectralNorm::new(ConvTranspose2d::new(&d, 6, 3, 4, ConvTOpts::default().stride(2), false).unwrap())
+            .unwrap()
+    };
+    let (a, b) = (convt(), convt());
+    twin(&a, &b);
+    check("transposed conv", &a, &b);
+    let linear = || SpectralNorm::new(Linear::new(&d, 70, 9, true).unwrap()).unwrap();
+    let (a, b) = (linear(), linear());
+    twin(&a, &b);
+    check("linear", &a, &b);
+}
