@@ -8,7 +8,7 @@ struct Params {
     n: u32,               // elements in the region
     src_offset: u32,
     dst_offset: u32,
-    _pad: u32,
+    scale: f32,           // copy_strided multiplies by it (1 for a plain copy)
     shape: vec4<u32>,     // the region's shape, padded to rank 4
     src_strides: vec4<u32>,
     dst_strides: vec4<u32>,
@@ -29,7 +29,7 @@ fn copy_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         src += c * p.src_strides[d];
         dst += c * p.dst_strides[d];
     }
-    y[dst] = x[src];
+    y[dst] = x[src] * p.scale;
 }
 
 // The adjoint of narrow: y is [outer, shape.y, inner] with x ([outer, shape.w, inner])

@@ -134,7 +134,7 @@ impl Tensor {
             let x = &inp[0];
             let g = g.reshape(&kept)?;
             let gx = match op {
-                ReduceOp::Sum => g.mul_scalar(scale)?.expand(x.shape())?,
+                ReduceOp::Sum => g.expand_scaled(x.shape(), scale)?,
                 ReduceOp::Max => {
                     // The gradient goes to the maxima, shared evenly among ties.
                     let hit = x.eq(&y.reshape(&kept)?.detach())?;

@@ -24,11 +24,24 @@ fn copy_region(
     src_at: (usize, [u32; 4]),
     dst_at: (usize, [u32; 4]),
 ) {
+    copy_region_scaled(t, src, dst, region, src_at, dst_at, 1.0);
+}
+
+/// `copy_region`, multiplying every value by `scale`.
+fn copy_region_scaled(
+    t: &Tensor,
+    src: &Storage,
+    dst: &Storage,
+    region: &[usize],
+    src_at: (usize, [u32; 4]),
+    dst_at: (usize, [u32; 4]),
+    scale: f32,
+) {
     let n: usize = region.iter().product();
     if n == 0 {
         return;
     }
-    let mut params = vec![n as u32, src_at.0 as u32, dst_at.0 as u32, 0];
+    let mut params = vec![n as u32, src_at.0 as u32, dst_at.0 as u32, scale.to_bits()];
     params.extend(pad4(region));
     params.extend(src_at.1);
     params.extend(dst_at.1);
@@ -218,6 +231,11 @@ impl Tensor {
 
     /// Repeats size-1 axes (and adds leading axes) to reach `shape`, NumPy-style.
     pub fn expand(&self, shape: &[usize]) -> Result<Tensor> {
+        self.expand_scaled(shape, 1.0)
+    }
+
+    /// `expand` times `scale` in one pass: a mean's gradient spread over its inputs.
+    pub(crate) fn expand_scaled(&self, shape: &[usize], scale: f32) -> Result<Tensor> {
         check_rank("expand", shape)?;
         if broadcast("expand", self.shape(), shape)? != shape {
             return Err(Error::ShapeMismatch {
@@ -226,20 +244,22 @@ impl Tensor {
                 rhs: shape.to_vec(),
             });
         }
-        if self.shape() == shape {
+        if self.shape() == shape && scale == 1.0 {
             return Ok(self.clone());
         }
         let out = self.device().alloc(shape.iter().product())?;
-        copy_region(
+        copy_region_scaled(
             self,
             &self.storage(),
             &out,
             shape,
             (0, broadcast_strides4(self.shape(), shape)),
             (0, strides4(&strides(shape))),
+            scale,
         );
-        Ok(Tensor::from_op(shape.to_vec(), out, "expand", &[self], |inp, _, g| {
-            Ok(vec![Some(g.sum_to(inp[0].shape())?)])
+        Ok(Tensor::from_op(shape.to_vec(), out, "expand", &[self], move |inp, _, g| {
+            let summed = g.sum_to(inp[0].shape())?;
+            Ok(vec![Some(if scale == 1.0 { summed } else { summed.mul_scalar(scale)? })])
         }))
     }
 }
