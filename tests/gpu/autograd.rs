@@ -129,7 +129,11 @@ fn gradients_asked_for_one_operand_equal_the_full_ones() {
             let full = gantry::grad(&[loss()], &inputs, create_graph).unwrap();
             for i in 0..2 {
                 let one = gantry::grad(&[loss()], &inputs[i..=i], create_graph).unwrap();
-                assert_eq!(one[0].to_vec().unwrap(), full[i].to_vec().unwrap(), "{name}, operand {i}, {create_graph}");
+                assert_eq!(
+                    one[0].to_vec().unwrap(),
+                    full[i].to_vec().unwrap(),
+                    "{name}, operand {i}, {create_graph}"
+                );
             }
         }
     }
