@@ -5,7 +5,7 @@
 //! JSON object per line, like the kernel suite.
 
 use crate::error::{Error, Result};
-use crate::gpu::profile::ProfileLine;
+use crate::gpu::profile::{ProfileLine, UPLOAD};
 use crate::gpu::Device;
 use crate::models::{GanModel, Step};
 use crate::tensor::Tensor;
@@ -186,9 +186,9 @@ pub fn run_model(d: &Device, model: &str, shape: Shape, iters: usize, top: usize
         json_str(&summary.backend)
     )];
     let timing = timing.describe();
-    let gpu_ms: f64 = lines.iter().map(|l| l.seconds * 1e3).sum();
+    let is_upload = |l: &&ProfileLine| (l.family, l.entry) == UPLOAD;
     let mut families: Vec<(&str, usize, f64)> = Vec::new();
-    for l in &lines {
+    for l in lines.iter().filter(|l| !is_upload(l)) {
         match families.iter_mut().find(|(f, _, _)| *f == l.family) {
             Some(f) => {
                 f.1 += l.dispatches;
@@ -198,9 +198,12 @@ pub fn run_model(d: &Device, model: &str, shape: Shape, iters: usize, top: usize
         }
     }
     families.sort_by(|a, b| b.2.total_cmp(&a.2));
-    let dispatches: usize = lines.iter().map(|l| l.dispatches).sum();
+    let dispatches: usize = lines.iter().filter(|l| !is_upload(l)).map(|l| l.dispatches).sum();
+    let gpu_ms: f64 = lines.iter().filter(|l| !is_upload(l)).map(|l| l.seconds * 1e3).sum();
+    let (uploads, upload_ms) =
+        lines.iter().filter(is_upload).fold((0, 0.0), |(n, t), l| (n + l.dispatches, t + l.seconds * 1e3));
     out.push(format!(
-        "{{{head},\"profiled_ms\":{wall:.1},\"in_dispatches_ms\":{gpu_ms:.1},\"host_ms\":{:.1},\"dispatches\":{dispatches},\"timing\":{}}}",
+        "{{{head},\"profiled_ms\":{wall:.1},\"in_dispatches_ms\":{gpu_ms:.1},\"host_ms\":{:.1},\"dispatches\":{dispatches},\"uploads\":{uploads},\"upload_ms\":{upload_ms:.1},\"timing\":{}}}",
         wall - gpu_ms,
         json_str(timing)
     ));
@@ -212,7 +215,7 @@ pub fn run_model(d: &Device, model: &str, shape: Shape, iters: usize, top: usize
             json_str(timing)
         ));
     }
-    for l in lines.iter().take(top) {
+    for l in lines.iter().filter(|l| !is_upload(l)).take(top) {
         out.push(entry_line(&head, l, wall, timing));
     }
     Ok(out)

@@ -248,6 +248,7 @@ impl Device {
         if data.is_empty() {
             return;
         }
+        let started = std::time::Instant::now();
         let bytes: &[u8] = bytemuck::cast_slice(data);
         let staging = self.0.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gantry upload"),
@@ -263,6 +264,10 @@ impl Device {
         let mut s = self.state();
         let encoder = s.batch.open(&self.0.device, self.0.slot);
         encoder.copy_buffer_to_buffer(&staging, 0, dst.buffer(), 0, bytes.len() as u64);
+        let me = std::thread::current().id();
+        if let Some(p) = s.profile.as_mut().filter(|p| p.thread == me) {
+            p.add(profile::UPLOAD.0, profile::UPLOAD.1, started.elapsed());
+        }
     }
 
     /// Records one dispatch of `entry` in `family`. `params` fill the uniform block.

@@ -10,7 +10,15 @@
 //!   own work plus its recording and one submission (slower in sum than an unprofiled run,
 //!   and most so for small dispatches).
 
+//!
+//! Host-to-GPU copies (constants, inputs) are listed too, as the family and entry of
+//! `UPLOAD`, with the host time their staging took (creating and filling a buffer, and
+//! recording the copy); they are not dispatches.
+
 use std::collections::HashMap;
+
+/// The (family, entry) under which a profile lists uploads.
+pub const UPLOAD: (&str, &str) = ("upload", "host_to_gpu");
 use std::time::Duration;
 
 /// How a profile times dispatches.

@@ -27,6 +27,9 @@ fn a_model_benchmark_times_iterations_and_profiles_every_dispatch() {
     let profile = &lines[1];
     let dispatches: usize = field(profile, "dispatches").unwrap().parse().unwrap();
     assert!(dispatches > 100, "{profile}");
+    // StarGAN v2's upsampling uploads its index tables: counted apart from dispatches.
+    let uploads: usize = field(profile, "uploads").unwrap().parse().unwrap();
+    assert!(uploads > 0 && field(profile, "upload_ms").unwrap().parse::<f64>().unwrap() >= 0.0, "{profile}");
     let families: Vec<&String> = lines.iter().filter(|l| l.contains("\"family\":")).collect();
     let kernels: Vec<&String> = lines.iter().filter(|l| l.contains("\"kernel\":")).collect();
     assert_eq!(kernels.len(), 3, "--top 3");
