@@ -67,3 +67,19 @@ fn binary_broadcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     }
     y[i] = apply(a[ia], b[ib]);
 }
+
+// The broadcast map over a grid without index division: the operands' shape collapsed to at
+// most three axes [s0, s1, s2] (shape.y, shape.z, shape.w; shape.x = 1), the innermost
+// spread over x and the others taken from the workgroup's y and z. Dispatch
+// (ceil(s2 / 256), s1, s0).
+@compute @workgroup_size(256)
+fn binary_grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let k = gid.x;
+    if k >= p.shape.w { return; }
+    let i = wid.z;
+    let j = wid.y;
+    let o = (i * p.shape.z + j) * p.shape.w + k;
+    let ia = i * p.a_strides.y + j * p.a_strides.z + k * p.a_strides.w;
+    let ib = i * p.b_strides.y + j * p.b_strides.z + k * p.b_strides.w;
+    y[o] = apply(a[ia], b[ib]);
+}

@@ -60,11 +60,39 @@ fn launch_code(
         if a.shape() == b.shape() {
             device.dispatch_linear(&BINARY, "binary_flat", &constants, &[&sa, &sb], &[&out], &head, n);
         } else {
+            let (sa4, sb4) = (broadcast_strides4(a.shape(), &shape), broadcast_strides4(b.shape(), &shape));
             let mut params = head.to_vec();
-            params.extend(pad4(&shape));
-            params.extend(broadcast_strides4(a.shape(), &shape));
-            params.extend(broadcast_strides4(b.shape(), &shape));
-            device.dispatch_linear(&BINARY, "binary_broadcast", &constants, &[&sa, &sb], &[&out], &params, n);
+            match collapse(pad4(&shape), sa4, sb4) {
+                Some((dims, ca, cb)) => {
+                    params.extend(dims);
+                    params.extend(ca);
+                    params.extend(cb);
+                    let groups = [dims[3].div_ceil(256), dims[2], dims[1]];
+                    device.dispatch(
+                        &BINARY,
+                        "binary_grid",
+                        &constants,
+                        &[&sa, &sb],
+                        &[&out],
+                        &params,
+                        groups,
+                    );
+                }
+                None => {
+                    params.extend(pad4(&shape));
+                    params.extend(sa4);
+                    params.extend(sb4);
+                    device.dispatch_linear(
+                        &BINARY,
+                        "binary_broadcast",
+                        &constants,
+                        &[&sa, &sb],
+                        &[&out],
+                        &params,
+                        n,
+                    );
+                }
+            }
         }
     }
     Ok((shape, out))
@@ -72,6 +100,32 @@ fn launch_code(
 
 /// The gradients of a and b at the broadcast shape, each where asked for.
 type Grads = (Option<Tensor>, Option<Tensor>);
+/// The output shape and both operands' strides with axes of size 1 dropped and neighbours
+/// merged where both operands step through them as one (contiguous in each, or broadcast
+/// in each), padded on the left to 4 with the first entry 1: `binary_grid`'s layout, or
+/// None when more than three axes remain or an outer one exceeds a dispatch dimension.
+fn collapse(shape: [u32; 4], a: [u32; 4], b: [u32; 4]) -> Option<([u32; 4], [u32; 4], [u32; 4])> {
+    let mut axes: Vec<[u32; 3]> = Vec::new(); // (size, a stride, b stride), outermost first
+    for i in (0..4).filter(|&i| shape[i] != 1) {
+        let next = [shape[i], a[i], b[i]];
+        match axes.last_mut() {
+            Some(last) if last[1] == next[1] * next[0] && last[2] == next[2] * next[0] => {
+                *last = [last[0] * next[0], next[1], next[2]];
+            }
+            _ => axes.push(next),
+        }
+    }
+    let too_wide = axes.last().is_some_and(|ax| ax[0].div_ceil(256) > 65535);
+    if axes.len() > 3 || too_wide || axes.iter().rev().skip(1).any(|ax| ax[0] > 65535) {
+        return None;
+    }
+    let (mut dims, mut sa, mut sb) = ([1u32; 4], [0u32; 4], [0u32; 4]);
+    for (slot, ax) in (4 - axes.len()..4).zip(&axes) {
+        [dims[slot], sa[slot], sb[slot]] = *ax;
+    }
+    Some((dims, sa, sb))
+}
+
 type Rule = fn(&Tensor, &Tensor, &Tensor, &Tensor, [bool; 2]) -> Result<Grads>;
 
 /// A differentiable binary op: `rule(a, b, y, g, wanted)` gives the gradients at the

@@ -87,3 +87,46 @@ fn where_broadcasts_all_three_operands() {
     let cond = load("where.cond");
     check_case("where", 2, EXACTISH, |xs| Tensor::where_(&cond, &xs[0], &xs[1]));
 }
+
+/// Broadcasting against the host's index arithmetic, over shapes that collapse to one, two
+/// or three axes (the grid kernel) and ones that do not, or whose outer axis is longer
+/// than a dispatch dimension (the per-element kernel).
+#[test]
+fn broadcasts_of_every_layout_match_the_host() {
+    let d = crate::common::device();
+    let cases: [(&[usize], &[usize]); 9] = [
+        (&[2, 3, 4, 5], &[1, 3, 1, 1]),
+        (&[2, 3, 4, 5], &[2, 1, 4, 1]),
+        (&[2, 3, 4, 5], &[5]),
+        (&[2, 1, 4, 5], &[3, 1, 1]),
+        (&[4, 1], &[1, 6]),
+        (&[2, 3, 1, 5], &[2, 1, 4, 1]),
+        (&[1], &[1, 1]),
+        (&[7, 300], &[7, 1]),
+        (&[70000, 2], &[1, 2]),
+    ];
+    for (sa, sb) in cases {
+        let a = Tensor::uniform(&d, sa, -1.0, 1.0).unwrap();
+        let b = Tensor::uniform(&d, sb, -1.0, 1.0).unwrap();
+        let (av, bv) = (a.to_vec().unwrap(), b.to_vec().unwrap());
+        let rank = sa.len().max(sb.len());
+        let pad = |s: &[usize]| [vec![1; rank - s.len()], s.to_vec()].concat();
+        let (pa, pb) = (pad(sa), pad(sb));
+        let out: Vec<usize> = pa.iter().zip(&pb).map(|(x, y)| *x.max(y)).collect();
+        let at = |shape: &[usize], idx: &[usize]| {
+            idx.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + if n == 1 { 0 } else { i })
+        };
+        let n: usize = out.iter().product();
+        let mut want = Vec::with_capacity(n);
+        for flat in 0..n {
+            let mut idx = vec![0; rank];
+            let mut rest = flat;
+            for k in (0..rank).rev() {
+                idx[k] = rest % out[k];
+                rest /= out[k];
+            }
+            want.push(av[at(&pa, &idx)] - bv[at(&pb, &idx)]);
+        }
+        assert_eq!(a.sub(&b).unwrap().to_vec().unwrap(), want, "{sa:?} - {sb:?}");
+    }
+}
