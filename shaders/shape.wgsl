@@ -48,3 +48,17 @@ fn embed_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let j = (i / (inner * dim) * len + c - p.src_offset) * inner + i % inner;
     y[i] = select(0.0, x[select(0u, j, inside)], inside);
 }
+
+// copy_strided over a grid without index division: the region collapsed to at most three
+// axes [s0, s1, s2] (shape.y, shape.z, shape.w; shape.x = 1), the innermost spread over x
+// and the others taken from the workgroup's y and z. Dispatch (ceil(s2 / 256), s1, s0).
+@compute @workgroup_size(256)
+fn copy_grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let k = gid.x;
+    if k >= p.shape.w { return; }
+    let i = wid.z;
+    let j = wid.y;
+    let src = p.src_offset + i * p.src_strides.y + j * p.src_strides.z + k * p.src_strides.w;
+    let dst = p.dst_offset + i * p.dst_strides.y + j * p.dst_strides.z + k * p.dst_strides.w;
+    y[dst] = x[src] * p.scale;
+}

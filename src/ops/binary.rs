@@ -4,7 +4,7 @@
 use crate::autograd::needs_grad;
 use crate::error::Result;
 use crate::gpu::{shaders::BINARY, Storage};
-use crate::tensor::shape::{broadcast, broadcast_strides4, check_rank, pad4};
+use crate::tensor::shape::{broadcast, broadcast_strides4, check_rank, collapse, pad4};
 use crate::tensor::Tensor;
 
 /// The shader's OP codes.
@@ -100,32 +100,6 @@ fn launch_code(
 
 /// The gradients of a and b at the broadcast shape, each where asked for.
 type Grads = (Option<Tensor>, Option<Tensor>);
-/// The output shape and both operands' strides with axes of size 1 dropped and neighbours
-/// merged where both operands step through them as one (contiguous in each, or broadcast
-/// in each), padded on the left to 4 with the first entry 1: `binary_grid`'s layout, or
-/// None when more than three axes remain or an outer one exceeds a dispatch dimension.
-fn collapse(shape: [u32; 4], a: [u32; 4], b: [u32; 4]) -> Option<([u32; 4], [u32; 4], [u32; 4])> {
-    let mut axes: Vec<[u32; 3]> = Vec::new(); // (size, a stride, b stride), outermost first
-    for i in (0..4).filter(|&i| shape[i] != 1) {
-        let next = [shape[i], a[i], b[i]];
-        match axes.last_mut() {
-            Some(last) if last[1] == next[1] * next[0] && last[2] == next[2] * next[0] => {
-                *last = [last[0] * next[0], next[1], next[2]];
-            }
-            _ => axes.push(next),
-        }
-    }
-    let too_wide = axes.last().is_some_and(|ax| ax[0].div_ceil(256) > 65535);
-    if axes.len() > 3 || too_wide || axes.iter().rev().skip(1).any(|ax| ax[0] > 65535) {
-        return None;
-    }
-    let (mut dims, mut sa, mut sb) = ([1u32; 4], [0u32; 4], [0u32; 4]);
-    for (slot, ax) in (4 - axes.len()..4).zip(&axes) {
-        [dims[slot], sa[slot], sb[slot]] = *ax;
-    }
-    Some((dims, sa, sb))
-}
-
 type Rule = fn(&Tensor, &Tensor, &Tensor, &Tensor, [bool; 2]) -> Result<Grads>;
 
 /// A differentiable binary op: `rule(a, b, y, g, wanted)` gives the gradients at the

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{shaders::SHAPE, Storage};
-use crate::tensor::shape::{axis, broadcast, broadcast_strides4, check_rank, pad4, strides};
+use crate::tensor::shape::{axis, broadcast, broadcast_strides4, check_rank, collapse, pad4, strides};
 use crate::tensor::Tensor;
 
 /// Strides padded on the left to rank 4 (padded axes have size 1, so their stride is moot).
@@ -42,6 +42,15 @@ fn copy_region_scaled(
         return;
     }
     let mut params = vec![n as u32, src_at.0 as u32, dst_at.0 as u32, scale.to_bits()];
+    // Collapsed to three axes or fewer, the copy needs no index division (`copy_grid`).
+    if let Some((dims, ss, ds)) = collapse(pad4(region), src_at.1, dst_at.1) {
+        params.extend(dims);
+        params.extend(ss);
+        params.extend(ds);
+        let groups = [dims[3].div_ceil(256), dims[2], dims[1]];
+        t.device().dispatch(&SHAPE, "copy_grid", &[], &[src], &[dst], &params, groups);
+        return;
+    }
     params.extend(pad4(region));
     params.extend(src_at.1);
     params.extend(dst_at.1);

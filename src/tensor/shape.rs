@@ -91,6 +91,34 @@ pub fn axes(op: &'static str, list: &[isize], shape: &[usize]) -> Result<Vec<usi
     Ok(out)
 }
 
+/// A rank-4 index space read through two sets of strides (two operands, or a copy's source
+/// and destination), with axes of size 1 dropped and neighbours merged where both step
+/// through them as one (contiguous in each, or broadcast in each), padded on the left to 4
+/// with the first entry 1: the layout of the grid kernels (`binary_grid`, `copy_grid`),
+/// whose outer indices are workgroup ids. None when more than three axes remain or an
+/// axis exceeds a dispatch dimension.
+pub fn collapse(shape: [u32; 4], a: [u32; 4], b: [u32; 4]) -> Option<([u32; 4], [u32; 4], [u32; 4])> {
+    let mut axes: Vec<[u32; 3]> = Vec::new(); // (size, a stride, b stride), outermost first
+    for i in (0..4).filter(|&i| shape[i] != 1) {
+        let next = [shape[i], a[i], b[i]];
+        match axes.last_mut() {
+            Some(last) if last[1] == next[1] * next[0] && last[2] == next[2] * next[0] => {
+                *last = [last[0] * next[0], next[1], next[2]];
+            }
+            _ => axes.push(next),
+        }
+    }
+    let too_wide = axes.last().is_some_and(|ax| ax[0].div_ceil(256) > 65535);
+    if axes.len() > 3 || too_wide || axes.iter().rev().skip(1).any(|ax| ax[0] > 65535) {
+        return None;
+    }
+    let (mut dims, mut sa, mut sb) = ([1u32; 4], [0u32; 4], [0u32; 4]);
+    for (slot, ax) in (4 - axes.len()..4).zip(&axes) {
+        [dims[slot], sa[slot], sb[slot]] = *ax;
+    }
+    Some((dims, sa, sb))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +138,24 @@ mod tests {
         assert!(axes("t", &[3], &[2, 3, 4]).is_err());
         assert!(axes("t", &[1, -2], &[2, 3, 4]).is_err());
         assert_eq!(strides(&[2, 3, 4]), vec![12, 4, 1]);
+    }
+
+    #[test]
+    fn collapse_merges_axes_both_sides_step_through_alike() {
+        // A contiguous copy is one run.
+        assert_eq!(
+            collapse([2, 3, 4, 5], [60, 20, 5, 1], [60, 20, 5, 1]),
+            Some(([1, 1, 1, 120], [0, 0, 0, 1], [0, 0, 0, 1]))
+        );
+        // A per-channel operand: [n, c, h·w] with the channel stride alone.
+        assert_eq!(
+            collapse([2, 3, 4, 5], [60, 20, 5, 1], [0, 1, 0, 0]),
+            Some(([1, 2, 3, 20], [0, 60, 20, 1], [0, 0, 1, 0]))
+        );
+        // Size-1 axes vanish; all of them leave a single element.
+        assert_eq!(collapse([1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]), Some(([1, 1, 1, 1], [0; 4], [0; 4])));
+        // Four axes that do not merge, and an outer axis too long for a dispatch.
+        assert_eq!(collapse([2, 3, 4, 5], [15, 5, 0, 1], [4, 0, 1, 0]), None);
+        assert_eq!(collapse([1, 1, 70000, 2], [0, 0, 2, 1], [0, 0, 0, 1]), None);
     }
 }
