@@ -43,11 +43,12 @@ fn tree(t: u32) -> vec2<f32> {
     return r;
 }
 
-// Index of element e (0 <= e < count * hw) of statistic s.
-fn at(s: u32, e: u32) -> u32 {
-    let k = e / p.hw;
+// The first element of plane k (0 <= k < count) of statistic s. The loops below walk
+// planes and then elements within a plane, so no element's index needs a division (which
+// CPU adapters emulate lane by lane).
+fn plane(s: u32, k: u32) -> u32 {
     let first = select(s, (s / p.channels) * p.channels * p.count + s % p.channels, p.plane_stride > 0u);
-    return (first + k * p.plane_stride) * p.hw + e % p.hw;
+    return (first + k * p.plane_stride) * p.hw;
 }
 
 // Forward: one workgroup per statistic s = workgroup index. in0 = x, in1 = weight,
@@ -60,14 +61,20 @@ fn norm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let s = wid.x + wid.y * nwg.x;
     let n = p.count * p.hw;
     var acc = 0.0;
-    for (var e = t; e < n; e += WG) { acc += in0[at(s, e)]; }
+    for (var k = 0u; k < p.count; k++) {
+        let base = plane(s, k);
+        for (var e = t; e < p.hw; e += WG) { acc += in0[base + e]; }
+    }
     red_a[t] = acc;
     red_b[t] = 0.0;
     let mean = tree(t).x / f32(n);
     acc = 0.0;
-    for (var e = t; e < n; e += WG) {
-        let d = in0[at(s, e)] - mean;
-        acc += d * d;
+    for (var k = 0u; k < p.count; k++) {
+        let base = plane(s, k);
+        for (var e = t; e < p.hw; e += WG) {
+            let d = in0[base + e] - mean;
+            acc += d * d;
+        }
     }
     red_a[t] = acc;
     red_b[t] = 0.0;
@@ -75,9 +82,12 @@ fn norm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let c = s % p.channels;
     let w = select(1.0, in1[c], p.has_weight != 0u);
     let b = select(0.0, in2[c], p.has_bias != 0u);
-    for (var e = t; e < n; e += WG) {
-        let i = at(s, e);
-        out0[i] = (in0[i] - mean) * rstd * w + b;
+    for (var k = 0u; k < p.count; k++) {
+        let base = plane(s, k);
+        for (var e = t; e < p.hw; e += WG) {
+            let i = base + e;
+            out0[i] = (in0[i] - mean) * rstd * w + b;
+        }
     }
     if t == 0u {
         out1[2u * s] = mean;
@@ -98,21 +108,27 @@ fn norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let rstd = in2[2u * s + 1u];
     var sum_g = 0.0;
     var sum_gx = 0.0;
-    for (var e = t; e < n; e += WG) {
-        let i = at(s, e);
-        let g = in1[i];
-        sum_g += g;
-        sum_gx += g * (in0[i] - mean) * rstd;
+    for (var k = 0u; k < p.count; k++) {
+        let base = plane(s, k);
+        for (var e = t; e < p.hw; e += WG) {
+            let i = base + e;
+            let g = in1[i];
+            sum_g += g;
+            sum_gx += g * (in0[i] - mean) * rstd;
+        }
     }
     red_a[t] = sum_g;
     red_b[t] = sum_gx;
     let sums = tree(t);
     let w = select(1.0, in3[s % p.channels], p.has_weight != 0u);
     let k = rstd / f32(n);
-    for (var e = t; e < n; e += WG) {
-        let i = at(s, e);
-        let xhat = (in0[i] - mean) * rstd;
-        out0[i] = k * w * (f32(n) * in1[i] - sums.x - xhat * sums.y);
+    for (var q = 0u; q < p.count; q++) {
+        let base = plane(s, q);
+        for (var e = t; e < p.hw; e += WG) {
+            let i = base + e;
+            let xhat = (in0[i] - mean) * rstd;
+            out0[i] = k * w * (f32(n) * in1[i] - sums.x - xhat * sums.y);
+        }
     }
     if t == 0u {
         out1[2u * s] = sums.x;
