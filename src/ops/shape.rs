@@ -15,20 +15,9 @@ fn strides4(s: &[usize]) -> [u32; 4] {
     out
 }
 
-/// Copies the `region` read at (src_offset, src_strides) to (dst_offset, dst_strides).
+/// Copies the `region` read at (src_offset, src_strides) to (dst_offset, dst_strides),
+/// multiplying every value by `scale` (1 for a plain copy).
 fn copy_region(
-    t: &Tensor,
-    src: &Storage,
-    dst: &Storage,
-    region: &[usize],
-    src_at: (usize, [u32; 4]),
-    dst_at: (usize, [u32; 4]),
-) {
-    copy_region_scaled(t, src, dst, region, src_at, dst_at, 1.0);
-}
-
-/// `copy_region`, multiplying every value by `scale`.
-fn copy_region_scaled(
     t: &Tensor,
     src: &Storage,
     dst: &Storage,
@@ -78,7 +67,7 @@ impl Tensor {
     pub fn copy(&self) -> Result<Tensor> {
         let out = self.device().alloc(self.numel())?;
         let s = strides4(&strides(self.shape()));
-        copy_region(self, &self.storage(), &out, self.shape(), (0, s), (0, s));
+        copy_region(self, &self.storage(), &out, self.shape(), (0, s), (0, s), 1.0);
         Ok(Tensor::from_op(self.shape().to_vec(), out, "copy", &[self], |_, _, g| Ok(vec![Some(g.clone())])))
     }
 
@@ -113,6 +102,7 @@ impl Tensor {
             &shape,
             (0, strides4(&src_strides)),
             (0, strides4(&strides(&shape))),
+            1.0,
         );
         let mut inverse = vec![0; perm.len()];
         for (i, &p) in perm.iter().enumerate() {
@@ -152,6 +142,7 @@ impl Tensor {
             &shape,
             (start * in_strides[ax], strides4(&in_strides)),
             (0, strides4(&strides(&shape))),
+            1.0,
         );
         Ok(Tensor::from_op(shape, out, "narrow", &[self], move |_, _, g| {
             Ok(vec![Some(g.pad_axis(ax, start, dim - start - len)?)])
@@ -222,6 +213,7 @@ impl Tensor {
                 t.shape(),
                 (0, strides4(&strides(t.shape()))),
                 (offset * out_strides[ax], strides4(&out_strides)),
+                1.0,
             );
             offset += t.shape()[ax];
             sizes.push(t.shape()[ax]);
@@ -257,7 +249,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.device().alloc(shape.iter().product())?;
-        copy_region_scaled(
+        copy_region(
             self,
             &self.storage(),
             &out,
