@@ -71,3 +71,37 @@ fn reduce_workgroup(
         y[o] = partial[0] * p.scale;
     }
 }
+
+// Reduces axes 0 and 2 of [outer, r, inner] (Params reused: outer, r = the kept axis,
+// inner): y[b] = scale * sum over a and c of x[a, b, c], as a bias's gradient sums over
+// images and pixels. One workgroup of 256 per kept index, walking each image's contiguous
+// run with no index division; then the tree. Dispatch r workgroups, folded into y past 65535.
+@compute @workgroup_size(256)
+fn reduce_outer_inner(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let b = wid.x + wid.y * nwg.x;
+    let in_range = b < p.r;
+    var acc = identity();
+    if in_range {
+        for (var a = 0u; a < p.outer; a++) {
+            let base = (a * p.r + b) * p.inner;
+            for (var c = t; c < p.inner; c += 256u) {
+                acc = combine(acc, x[base + c]);
+            }
+        }
+    }
+    partial[t] = acc;
+    workgroupBarrier();
+    for (var half = 128u; half > 0u; half >>= 1u) {
+        if t < half {
+            partial[t] = combine(partial[t], partial[t + half]);
+        }
+        workgroupBarrier();
+    }
+    if in_range && t == 0u {
+        y[b] = partial[0] * p.scale;
+    }
+}

@@ -71,18 +71,21 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
         .collect()
 }
 
-/// The shape without its axes of size 1, and the reduced axes renumbered in it: reducing
-/// over a size-1 axis moves nothing, and without them runs split by one merge
-/// ([1, c, h, w] over [0, 2, 3] is one run over h·w, not a copy and then a run).
+/// The shape without its axes of size 1, neighbours that are both reduced or both kept
+/// merged into one, and the reduced axes renumbered in it: reducing over a size-1 axis
+/// moves nothing, and without them runs split by one merge ([1, c, h, w] over [0, 2, 3] is
+/// one run over h·w, not a copy and then a run; [n, c, h, w] is [n, c, h·w] over 0 and 2).
 fn squeezed(shape: &[usize], axes: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let (mut kept, mut reduced) = (Vec::new(), Vec::new());
+    let mut merged: Vec<(usize, bool)> = Vec::new();
     for (i, &d) in shape.iter().enumerate().filter(|(_, &d)| d != 1) {
-        if axes.contains(&i) {
-            reduced.push(kept.len());
+        let reduced = axes.contains(&i);
+        match merged.last_mut() {
+            Some(last) if last.1 == reduced => last.0 *= d,
+            _ => merged.push((d, reduced)),
         }
-        kept.push(d);
     }
-    (kept, reduced)
+    let reduced = merged.iter().enumerate().filter(|(_, m)| m.1).map(|(i, _)| i).collect();
+    (merged.into_iter().map(|m| m.0).collect(), reduced)
 }
 
 /// Reduces `axes` of `x` without recording history; `scale` multiplies the result.
@@ -97,6 +100,16 @@ fn reduce_raw(x: &Tensor, axes: &[usize], op: ReduceOp, scale: f32) -> Result<St
     } else {
         runs(&axes)
     };
+    // Axes 0 and 2 of three (a bias's gradient over [n, c, h·w]): one pass, when the kept
+    // axis is short enough for a workgroup each and the runs long enough to share.
+    if shape.len() == 3 && axes == [0, 2] && shape[1] < FEW_OUTPUTS && shape[2] >= 64 {
+        let out = x.device().alloc(shape[1])?;
+        let params = [shape[0] as u32, shape[1] as u32, shape[2] as u32, scale.to_bits()];
+        let groups = crate::gpu::linear_groups(shape[1], 1);
+        let constants = [("OP", op as u32 as f64)];
+        x.device().dispatch(&REDUCE, "reduce_outer_inner", &constants, &[&source], &[&out], &params, groups);
+        return Ok(out);
+    }
     let mut current: Option<Storage> = None;
     for (i, &(from, to)) in all_runs.iter().enumerate() {
         let s = if i == 0 { scale } else { 1.0 };

@@ -300,6 +300,11 @@ record("sum_size1_axes", lambda x: x.sum((0, 2, 3)), [torch.randn(1, 5, 1, 9)])
 record("mean_only_size1_axes", lambda x: x.mean((0, 2)), [torch.randn(1, 4, 1, 3)])
 record("max_across_a_size1_axis", lambda x: x.amax((0, 2)), [torch.randn(6, 1, 5)], second_order=False)
 
+# ---- per-channel reductions over images and pixels (appended last, as above) ----
+# gantry merges [n, c, h, w] over (0, 2, 3) to [n, c, h*w] over (0, 2) and sums in one pass.
+record("sum_per_channel", lambda x: x.sum((0, 2, 3)), [torch.randn(2, 5, 8, 9)])
+record("max_per_channel", lambda x: x.amax((0, 2, 3)), [torch.randn(3, 4, 5, 13)], second_order=False)
+
 path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ops.safetensors")
 save_file(OUT, os.path.normpath(path))
 print(f"wrote {len(OUT)} tensors to {os.path.normpath(path)}")

@@ -40,3 +40,10 @@ fn reductions_over_axes_of_size_one() {
     check_case("mean_only_size1_axes", 1, REDUCTION, |x| x[0].mean(&[0, 2], false));
     check_case("max_across_a_size1_axis", 1, REDUCTION, |x| x[0].max(&[0, 2], false));
 }
+
+/// A per-channel reduction over images and pixels (a bias's gradient) runs in one pass.
+#[test]
+fn per_channel_reductions_over_images_and_pixels() {
+    check_case("sum_per_channel", 1, REDUCTION, |x| x[0].sum(&[0, 2, 3], false));
+    check_case("max_per_channel", 1, REDUCTION, |x| x[0].max(&[0, 2, 3], false));
+}
