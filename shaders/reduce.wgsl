@@ -41,6 +41,18 @@ fn reduce_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 
 var<workgroup> partial: array<f32, 256>;
 
+// Combines every invocation's `acc` into partial[0] (a tree in workgroup memory).
+fn combine_workgroup(t: u32, acc: f32) {
+    partial[t] = acc;
+    workgroupBarrier();
+    for (var half = 128u; half > 0u; half >>= 1u) {
+        if t < half {
+            partial[t] = combine(partial[t], partial[t + half]);
+        }
+        workgroupBarrier();
+    }
+}
+
 // One workgroup of 256 per output element: strided partial results, then a tree in
 // workgroup memory. Used when outputs are few and r is long. Dispatch outer * inner
 // workgroups, folded into y past 65535.
@@ -59,14 +71,7 @@ fn reduce_workgroup(
             acc = combine(acc, x[base + k * p.inner]);
         }
     }
-    partial[t] = acc;
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half >>= 1u) {
-        if t < half {
-            partial[t] = combine(partial[t], partial[t + half]);
-        }
-        workgroupBarrier();
-    }
+    combine_workgroup(t, acc);
     if in_range && t == 0u {
         y[o] = partial[0] * p.scale;
     }
@@ -93,14 +98,7 @@ fn reduce_outer_inner(
             }
         }
     }
-    partial[t] = acc;
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half >>= 1u) {
-        if t < half {
-            partial[t] = combine(partial[t], partial[t + half]);
-        }
-        workgroupBarrier();
-    }
+    combine_workgroup(t, acc);
     if in_range && t == 0u {
         y[b] = partial[0] * p.scale;
     }
