@@ -245,10 +245,11 @@ fn run_files(dir: &Path) -> Vec<PathBuf> {
 /// a reference's `.pth` or `.ckpt`) are left alone.
 pub fn claim_run_folder(dir: &Path, overwrite: bool) -> Result<()> {
     let found = run_files(dir);
-    let has_checkpoints = found.iter().any(|p| {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        name == "generations" || name == STATE || name.contains("_net_")
-    });
+    let has_checkpoints = super::generation::has_sets(dir)?
+        || found.iter().any(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name == STATE || name.contains("_net_")
+        });
     if !has_checkpoints {
         return Ok(());
     }
@@ -264,4 +265,32 @@ pub fn claim_run_folder(dir: &Path, overwrite: bool) -> Result<()> {
     }
     eprintln!("--overwrite: removed the earlier run's checkpoints, logs and samples from {}", dir.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_completed_set_or_network_file_makes_a_folder_hold_a_run() {
+        let run = std::env::temp_dir().join(format!("gantry-claim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run);
+        // A run killed inside its first save: options, a log and a temporary set only.
+        let partial = run.join("generations").join(".000000001.tmp4242");
+        std::fs::create_dir_all(&partial).unwrap();
+        std::fs::write(run.join("train_opt.txt"), "# train\n").unwrap();
+        std::fs::write(run.join("loss_log.jsonl"), "{}\n").unwrap();
+        claim_run_folder(&run, false).unwrap();
+        // Once a set is complete (intact or not) a fresh run is refused, and nothing goes.
+        super::super::generation::write(&run, 1, &[("a".into(), vec![1])]).unwrap();
+        let err = claim_run_folder(&run, false).unwrap_err().to_string();
+        assert!(err.contains("already holds a run"), "{err}");
+        assert!(run.join("generations").join("000000001").is_dir());
+        std::fs::remove_dir_all(run.join("generations")).unwrap();
+        std::fs::write(run.join("latest_net_G.safetensors"), [0]).unwrap();
+        assert!(claim_run_folder(&run, false).is_err());
+        claim_run_folder(&run, true).unwrap();
+        assert!(!run.join("latest_net_G.safetensors").exists() && !run.join("loss_log.jsonl").exists());
+        std::fs::remove_dir_all(&run).unwrap();
+    }
 }

@@ -70,6 +70,12 @@ fn sets(root: &Path) -> Result<Vec<(PathBuf, usize)>> {
     Ok(out)
 }
 
+/// Whether `run_dir` holds any completed set, intact or damaged. A save killed before its
+/// rename leaves only temporaries, which hold nothing a fresh run could overwrite.
+pub fn has_sets(run_dir: &Path) -> Result<bool> {
+    Ok(!sets(&run_dir.join(FOLDER))?.is_empty())
+}
+
 /// What is wrong with the set in `folder`, if anything: a missing or unreadable manifest,
 /// or a file whose size or checksum differs from it.
 fn check(folder: &Path) -> std::result::Result<(), String> {

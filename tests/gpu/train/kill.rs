@@ -1,7 +1,8 @@
 //! `kill -9` at random moments, inside saves included: every run must continue from a
 //! consistent checkpoint set and end with the same losses, iteration for iteration, as a
 //! run never interrupted. GANTRY_KILLS=N sets the number of kills (default 6); the delays
-//! are drawn from a fixed seed (GANTRY_KILL_SEED) so that a failure can be replayed.
+//! are fractions of an uninterrupted run's time drawn from a fixed seed (GANTRY_KILL_SEED),
+//! so that a failure can be replayed.
 
 use crate::common::temp;
 use std::path::Path;
@@ -34,7 +35,11 @@ fn runs_killed_at_random_resume_to_the_uninterrupted_losses() {
     let env = |k: &str, default: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let (kills, mut seed) = (env("GANTRY_KILLS", 6), env("GANTRY_KILL_SEED", 7));
     let whole = temp("kill-whole");
+    let t = Instant::now();
     finish(start(&whole, false));
+    // Kills are spread over the time a whole run takes here, so that a slow machine (where
+    // start-up alone can outlast a fixed delay) still sees some land inside iterations.
+    let span = t.elapsed().as_millis() as u64;
     let want = std::fs::read_to_string(whole.join("experiment/loss_log.jsonl")).unwrap();
     assert_eq!(want.lines().count(), 12);
 
@@ -44,10 +49,10 @@ fn runs_killed_at_random_resume_to_the_uninterrupted_losses() {
     for k in 0..kills {
         let resumable = gantry::train::generation::newest(&run).unwrap().is_some();
         let mut child = start(&killed, resumable);
-        // A delay in 0.1 .. 2.6 s: from dataset writing and shader compilation to the
-        // iterations and their saves.
+        // A delay in 5 .. 65 % of a whole run (a resumed run has less left to do): from
+        // dataset writing and shader compilation to the iterations and their saves.
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let delay = Duration::from_millis(100 + (seed >> 33) % 2500);
+        let delay = Duration::from_millis(span / 20 + (seed >> 33) % (span * 3 / 5).max(1));
         let t = Instant::now();
         while t.elapsed() < delay && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(5));
@@ -60,7 +65,7 @@ fn runs_killed_at_random_resume_to_the_uninterrupted_losses() {
         child.wait().unwrap();
         landed += 1;
         let step = gantry::train::generation::newest(&run).unwrap().map(|(_, s)| s);
-        eprintln!("kill {k} after {delay:?}: newest intact set {step:?}");
+        eprintln!("kill {k} after {delay:?} (a whole run: {span} ms): newest intact set {step:?}");
     }
     let resumable = gantry::train::generation::newest(&run).unwrap().is_some();
     finish(start(&killed, resumable));
