@@ -126,7 +126,16 @@ fn load_networks<M: GanModel>(dir: &Path, label: &str, model: &M) -> Result<()> 
     if !missing.is_empty() {
         return Err(Error::File {
             path: dir.display().to_string(),
-            msg: format!("continuing this run needs {}; it is missing", missing.join(", ")),
+            msg: format!(
+                "continuing this run needs {}; {} missing{}",
+                missing.join(", "),
+                if missing.len() == 1 { "it is" } else { "they are" },
+                if label == "latest" {
+                    ", and no checkpoint set was saved (drop --continue-train to start afresh)"
+                } else {
+                    ""
+                }
+            ),
         });
     }
     for (name, net) in nets {

@@ -55,6 +55,9 @@ fn trainer_checkpoints_resumes_and_stops_on_nan() {
     let run = root.join("tiny");
     let log = || std::fs::read_to_string(run.join("loss_log.jsonl")).unwrap();
 
+    // Nothing saved yet: --continue-train names the files it looked for and the way out.
+    let err = tiny(&root, &data, &["--continue-train"]).run(&d).unwrap_err().to_string();
+    assert!(err.contains("latest_net_G_A.safetensors") && err.contains("drop --continue-train"), "{err}");
     tiny(&root, &data, &[]).run(&d).unwrap();
     for f in ["latest_net_G_A", "latest_net_G_B", "latest_net_D_A", "latest_net_D_B", "1_net_G_A"] {
         assert!(run.join(format!("{f}.safetensors")).is_file(), "{f}");
