@@ -43,9 +43,12 @@ fn convolutions(c: &mut Criterion) {
     let x = Tensor::randn(&d, &[1, 64, 64, 64]).unwrap().requires_grad_();
     let w = Tensor::randn(&d, &[64, 64, 3, 3]).unwrap().requires_grad_();
     let flops = Throughput::Elements(2 * 64 * 64 * 64 * 64 * 9);
-    for (name, kernel) in
-        [("auto", ConvKernel::Auto), ("blocked", ConvKernel::Blocked), ("naive", ConvKernel::Naive)]
-    {
+    for (name, kernel) in [
+        ("auto", ConvKernel::Auto),
+        ("tiled", ConvKernel::Tiled),
+        ("blocked", ConvKernel::Blocked),
+        ("naive", ConvKernel::Naive),
+    ] {
         let opts = Conv2d::default().padding(1).kernel(kernel);
         timed(c, "conv3x3_64x64x64", &format!("forward/{name}"), flops.clone(), &d, || {
             no_grad(|| x.conv2d(&w, None, opts).unwrap())
@@ -64,7 +67,9 @@ fn convolutions(c: &mut Criterion) {
     }
     let xt = Tensor::randn(&d, &[1, 128, 32, 32]).unwrap();
     let wt = Tensor::randn(&d, &[128, 64, 3, 3]).unwrap();
-    for (name, kernel) in [("auto", ConvKernel::Auto), ("blocked", ConvKernel::Blocked)] {
+    for (name, kernel) in
+        [("auto", ConvKernel::Auto), ("tiled", ConvKernel::Tiled), ("blocked", ConvKernel::Blocked)]
+    {
         let opts = ConvTranspose2d::default().stride(2).padding(1).output_padding(1).kernel(kernel);
         timed(
             c,

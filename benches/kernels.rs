@@ -25,8 +25,10 @@ fn matmul(c: &mut Criterion) {
         (256, MatmulKernel::Blocked),
         (512, MatmulKernel::Blocked),
         (512, MatmulKernel::Auto),
+        (512, MatmulKernel::Tiled),
         (1024, MatmulKernel::Blocked),
         (1024, MatmulKernel::Auto),
+        (1024, MatmulKernel::Tiled),
     ] {
         let a = Tensor::randn(&d, &[n, n]).unwrap();
         let b = Tensor::randn(&d, &[n, n]).unwrap();

@@ -24,19 +24,22 @@ pub struct Report {
     /// Forward floating-point operations per second, in GFLOP/s (0 where not counted).
     pub gflops: f64,
     pub device: String,
+    /// The fast kernels that ran (`KernelPath::name`).
+    pub kernels: String,
 }
 
 impl Report {
     /// The report as one line of JSON.
     pub fn to_json(&self) -> String {
         format!(
-            "{{\"op\":{},\"shape\":{},\"fwd_ms\":{:.3},\"fwd_bwd_ms\":{:.3},\"gflops\":{:.3},\"device\":{},\"clock\":\"wall\"}}",
+            "{{\"op\":{},\"shape\":{},\"fwd_ms\":{:.3},\"fwd_bwd_ms\":{:.3},\"gflops\":{:.3},\"device\":{},\"kernels\":{},\"clock\":\"wall\"}}",
             quote(&self.op),
             quote(&self.shape),
             self.fwd_ms,
             self.fwd_bwd_ms,
             self.gflops,
-            quote(&self.device)
+            quote(&self.device),
+            quote(&self.kernels)
         )
     }
 }
@@ -84,5 +87,6 @@ pub fn run_case(device: &Device, case: &Case, iters: usize) -> Result<Report> {
         fwd_bwd_ms,
         gflops: if case.flops > 0.0 { case.flops / (fwd_ms * 1e6) } else { 0.0 },
         device: format!("{} ({})", s.name, s.backend),
+        kernels: device.kernel_path().name().to_string(),
     })
 }

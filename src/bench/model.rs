@@ -176,14 +176,15 @@ pub fn run_model(d: &Device, model: &str, shape: Shape, iters: usize, top: usize
     let head = format!("\"model\":{},\"size\":{size},\"width\":{width},\"batch\":{batch}", json_str(model));
     let summary = d.summary();
     let mut out = vec![format!(
-        "{{{head},\"iteration_ms\":{median:.1},\"iterations\":{},\"min_ms\":{:.1},\"max_ms\":{:.1},\"peak_in_use_mib\":{:.1},\"peak_reserved_mib\":{:.1},\"adapter\":{},\"backend\":{}}}",
+        "{{{head},\"iteration_ms\":{median:.1},\"iterations\":{},\"min_ms\":{:.1},\"max_ms\":{:.1},\"peak_in_use_mib\":{:.1},\"peak_reserved_mib\":{:.1},\"adapter\":{},\"backend\":{},\"kernels\":{}}}",
         times.len(),
         times[0],
         times[times.len() - 1],
         stats.peak_in_use as f64 / (1 << 20) as f64,
         stats.peak_reserved as f64 / (1 << 20) as f64,
         json_str(&summary.name),
-        json_str(&summary.backend)
+        json_str(&summary.backend),
+        json_str(d.kernel_path().name())
     )];
     let timing = timing.describe();
     let is_upload = |l: &&ProfileLine| (l.family, l.entry) == UPLOAD;

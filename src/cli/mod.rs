@@ -101,6 +101,10 @@ enum Command {
         /// Multiply spatial sizes and channel widths by this factor (for larger GPUs).
         #[arg(long, default_value_t = 1)]
         scale: usize,
+        /// Which fast conv and matmul kernels to time: cpu (lavapipe's), tiled (GPUs'),
+        /// blocked (other CPU adapters') [default: the adapter's own, or GANTRY_KERNELS].
+        #[arg(long)]
+        kernels: Option<String>,
     },
 }
 
@@ -204,9 +208,11 @@ fn dispatch(
 ) -> crate::Result<()> {
     match command {
         Command::Devices => devices(),
-        Command::Bench { op, model: None, iters, scale, .. } => bench(op, iters, scale),
-        Command::Bench { model: Some(model), size, width, batch, iters, top, .. } => {
-            bench_model(&model, size, width, batch, iters, top)
+        Command::Bench { op, model: None, iters, scale, kernels, .. } => {
+            bench(op, iters, scale, bench_device(kernels.as_deref())?)
+        }
+        Command::Bench { model: Some(model), size, width, batch, iters, top, kernels, .. } => {
+            bench_model(&model, size, width, batch, iters, top, bench_device(kernels.as_deref())?)
         }
         Command::Inspect { file, key } => inspect(&file, key.as_deref()),
         Command::Convert { input, output, key } => convert(&input, &output, key.as_deref()),
@@ -293,8 +299,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn bench(op: Option<String>, iters: usize, scale: usize) -> crate::Result<()> {
+/// The device, running the fast kernels `--kernels` names.
+fn bench_device(kernels: Option<&str>) -> crate::Result<crate::Device> {
     let device = crate::Device::shared()?;
+    if let Some(name) = kernels {
+        device.set_kernel_path(crate::gpu::KernelPath::parse(name, "--kernels")?)?;
+    }
+    Ok(device)
+}
+
+fn bench(op: Option<String>, iters: usize, scale: usize, device: crate::Device) -> crate::Result<()> {
     let cases = crate::bench::cases(&device, scale)?;
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     if let Some(op) = &op {
@@ -319,6 +333,7 @@ fn bench_model(
     batch: Option<usize>,
     iters: usize,
     top: usize,
+    device: crate::Device,
 ) -> crate::Result<()> {
     use crate::bench::model::{default_shape, run_model, Shape, MODELS};
     let base = default_shape(model).ok_or_else(|| crate::Error::Invalid {
@@ -330,7 +345,6 @@ fn bench_model(
         width: width.unwrap_or(base.width),
         batch: batch.unwrap_or(base.batch),
     };
-    let device = crate::Device::shared()?;
     for line in run_model(&device, model, shape, iters, top)? {
         println!("{line}");
     }

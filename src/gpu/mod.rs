@@ -3,6 +3,7 @@
 
 mod adapter;
 mod batch;
+mod kernels;
 mod pipeline;
 mod pool;
 pub mod profile;
@@ -10,6 +11,7 @@ pub mod shaders;
 mod transfer;
 
 pub use adapter::{list_adapters, AdapterSummary};
+pub use kernels::KernelPath;
 pub use pool::PoolStats;
 pub use shaders::Family;
 
@@ -35,6 +37,8 @@ struct Inner {
     /// The first error wgpu reported outside any call (validation, out of memory, a lost
     /// device), turned into our error at the next sync instead of wgpu's panic.
     failure: Arc<Mutex<Option<String>>>,
+    /// The `KernelPath` that `Auto` picks, as its code.
+    kernel_path: std::sync::atomic::AtomicU8,
     state: Mutex<State>,
 }
 
@@ -134,21 +138,38 @@ impl Device {
             profile: None,
         };
         let summary = AdapterSummary::of(&adapter);
-        Ok(Device(Arc::new(Inner {
+        let kernel_path = KernelPath::for_adapter(&summary).code().into();
+        let opened = Device(Arc::new(Inner {
             device,
             queue,
             summary,
             slot,
             max_binding,
             failure,
+            kernel_path,
             state: Mutex::new(state),
-        })))
+        }));
+        Ok(opened)
     }
 
     /// The process-wide device, opened on first use and shared afterwards (opening devices
     /// repeatedly is slow and leaks on some drivers).
     pub fn shared() -> Result<Device> {
-        DEFAULT.get_or_init(|| Device::open().map_err(|e| e.to_string())).clone().map_err(Error::NoAdapter)
+        let device = DEFAULT
+            .get_or_init(|| Device::open().map_err(|e| e.to_string()))
+            .clone()
+            .map_err(Error::NoAdapter)?;
+        // GANTRY_KERNELS applies to the shared device once, when first asked for.
+        static KERNELS: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+        KERNELS
+            .get_or_init(|| match KernelPath::from_env() {
+                Ok(Some(path)) => device.set_kernel_path(path).map_err(|e| e.to_string()),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            })
+            .clone()
+            .map_err(Error::Gpu)?;
+        Ok(device)
     }
 
     /// The largest tensor this device can hold, in elements.

@@ -20,7 +20,23 @@ macro_rules! family {
             outputs: $outputs,
         };
     };
+    // A family whose file starts from a shared prelude (WGSL has no includes).
+    ($ident:ident, $name:literal, $inputs:literal, $outputs:literal, after $prelude:literal) => {
+        pub const $ident: Family = Family {
+            name: $name,
+            source: concat!(
+                include_str!(concat!("../../shaders/", $prelude, ".wgsl")),
+                include_str!(concat!("../../shaders/", $name, ".wgsl"))
+            ),
+            inputs: $inputs,
+            outputs: $outputs,
+        };
+    };
 }
+
+/// Files that are not families but the start of some: each is put in front of the
+/// families that name it (`after`), and validates on its own.
+pub const PRELUDES: &[&str] = &["tile_gpu"];
 
 family!(FILL, "fill", 0, 1);
 family!(RANDOM, "random", 0, 1);
@@ -43,6 +59,9 @@ family!(SPECTRAL, "spectral", 4, 2);
 family!(MATMUL_CPU, "matmul_cpu", 2, 1);
 family!(CONV2D_CPU, "conv2d_cpu", 2, 1);
 family!(CONV2D_CPU_WEIGHT_GRAD, "conv2d_cpu_weight_grad", 2, 1);
+// Workgroup-memory tiles for GPUs (`ops::matmul_gpu`, `ops::conv2d_gpu`).
+family!(MATMUL_GPU, "matmul_gpu", 2, 1, after "tile_gpu");
+family!(CONV2D_GPU, "conv2d_gpu", 2, 1, after "tile_gpu");
 
 /// Every family, for tools that walk them all.
 pub const ALL: &[&Family] = &[
@@ -66,6 +85,8 @@ pub const ALL: &[&Family] = &[
     &MATMUL_CPU,
     &CONV2D_CPU,
     &CONV2D_CPU_WEIGHT_GRAD,
+    &MATMUL_GPU,
+    &CONV2D_GPU,
 ];
 
 /// The `struct Params` declaration and its uniform binding, as written in `family`'s file,

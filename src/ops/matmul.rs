@@ -6,20 +6,24 @@
 use crate::autograd::needs_grad;
 use crate::error::{Error, Result};
 use crate::gpu::{
-    shaders::{MATMUL, MATMUL_CPU},
-    Storage,
+    shaders::{MATMUL, MATMUL_CPU, MATMUL_GPU},
+    KernelPath, Storage,
 };
 use crate::ops::matmul_cpu::{entry_name, AMode, BMode, TILE_COLS, TILE_ROWS};
+use crate::ops::matmul_gpu::TILE;
 use crate::tensor::Tensor;
 
 /// Which kernel runs a product; the naive one is the test reference for the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulKernel {
     Naive,
-    /// The device's fast kernel: `Cpu` where it applies (see [`cpu_mode`]), else `Blocked`.
+    /// The device's fast kernel (`Device::kernel_path`): `Cpu` on CPU adapters where it
+    /// applies (see [`cpu_mode`]), `Tiled` on GPUs, else `Blocked`.
     Auto,
-    /// Register-blocked, for any adapter.
+    /// Register-blocked without workgroup memory, for any adapter.
     Blocked,
+    /// Workgroup-memory tiles for GPUs (`ops::matmul_gpu`); runs on any adapter.
+    Tiled,
     /// For CPU adapters with 8-lane subgroups (`ops::matmul_cpu`); an error elsewhere, or
     /// when an operand's contiguous side is not a multiple of 4.
     Cpu,
@@ -102,11 +106,16 @@ fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> R
         let [bb, br, bc] = vb.strides;
         let params = [m, n, k, bs, ab, ar, ac, bb, br, bc, 0, 0].map(|v| v as u32);
         let device = a.device();
+        let path = device.kernel_path();
+        let kernel = match (kernel, path) {
+            (MatmulKernel::Auto, KernelPath::Tiled) => MatmulKernel::Tiled,
+            (k, _) => k,
+        };
         let cpu = match kernel {
             // Fewer than 16 rows (a Linear layer on a small batch) would leave most of the
             // CPU kernel's 32-row tile computing clamped duplicates; the blocked kernel's
             // tile is 8 rows.
-            MatmulKernel::Auto if m >= 16 => cpu_mode(device, (ta, tb), (m, n, k)),
+            MatmulKernel::Auto if m >= 16 && path == KernelPath::Cpu => cpu_mode(device, (ta, tb), (m, n, k)),
             MatmulKernel::Cpu => {
                 Some(cpu_mode(device, (ta, tb), (m, n, k)).ok_or_else(|| Error::Invalid {
                     op: "matmul",
@@ -124,6 +133,7 @@ fn launch(a: &Tensor, b: &Tensor, ta: bool, tb: bool, kernel: MatmulKernel) -> R
         let (family, entry, tile) = match (kernel, cpu) {
             (_, Some((am, bm))) => (&MATMUL_CPU, entry_name(am, bm), (TILE_COLS, TILE_ROWS)),
             (MatmulKernel::Naive, _) => (&MATMUL, "matmul_naive", (16, 16)),
+            (MatmulKernel::Tiled, _) => (&MATMUL_GPU, "matmul_tiled", (TILE, TILE)),
             _ => (&MATMUL, "matmul_blocked", (256, 8)),
         };
         let groups = [n.div_ceil(tile.0) as u32, m.div_ceil(tile.1) as u32, bs as u32];

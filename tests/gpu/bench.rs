@@ -92,3 +92,28 @@ fn both_profile_timings_see_the_same_dispatches() {
         assert_eq!(wall, stamped);
     }
 }
+
+/// `--kernels` picks which fast kernels run, the output says which, and the profile shows
+/// them; a name that is not a kernel path is refused, naming the choices.
+#[test]
+fn bench_kernels_option_picks_the_kernels_that_run() {
+    let bench = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry")).arg("bench").args(args).output().unwrap()
+    };
+    let out = bench(&["--op", "matmul", "--iters", "1", "--kernels", "tiled"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && field(&text, "kernels") == Some("tiled"), "{text}{why}");
+    let model = ["--model", "stargan-v2", "--size", "32", "--width", "8", "--batch", "1", "--iters", "1"];
+    let out = bench(&[&model[..], &["--kernels", "tiled", "--top", "1"]].concat());
+    let (text, why) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let families: Vec<&str> = text.lines().filter_map(|l| field(l, "family")).collect();
+    assert!(out.status.success() && field(&text, "kernels") == Some("tiled"), "{text}{why}");
+    assert!(families.contains(&"conv2d_gpu") && !families.contains(&"conv2d_cpu"), "{families:?}");
+    let out = bench(&["--op", "matmul", "--kernels", "fast"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("\"fast\"") && err.contains("cpu, tiled, blocked"),
+        "{err}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod cli;
 mod common;
 pub mod data;
 mod io;
+mod kernel_paths;
 mod models;
 mod nn;
 mod ops;

@@ -13,19 +13,24 @@
 mod primitives;
 
 use crate::error::{Error, Result};
+use crate::gpu::KernelPath;
 use crate::tensor::Tensor;
 use primitives::{conv, conv_input_grad};
 
 /// Which kernels run a convolution and its gradients.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvKernel {
-    /// The device's fastest kernels wherever their preconditions hold: on CPU adapters
-    /// with 8-lane subgroups those of `ops::conv2d_cpu`, else the blocked implicit-GEMM
-    /// ones; naive where neither applies.
+    /// The device's fastest kernels wherever their preconditions hold
+    /// (`Device::kernel_path`): on CPU adapters with 8-lane subgroups those of
+    /// `ops::conv2d_cpu`, on GPUs the tiled ones, else the blocked implicit-GEMM ones;
+    /// naive where none applies.
     #[default]
     Auto,
     /// The portable blocked kernels (never the CPU-specific ones), else naive.
     Blocked,
+    /// The workgroup-memory tiles written for GPUs (`ops::conv2d_gpu`), on any adapter,
+    /// else naive.
+    Tiled,
     /// One invocation per output element: the simple twin the tests compare against.
     Naive,
 }
@@ -146,10 +151,21 @@ impl Geometry {
         self.opts.kernel != ConvKernel::Naive
     }
 
+    /// Whether `Auto` stands for `path`'s kernels here.
+    fn auto_is(&self, x: &Tensor, path: KernelPath) -> bool {
+        self.opts.kernel == ConvKernel::Auto && x.device().kernel_path() == path
+    }
+
     /// Whether the CPU kernels may run (`ops::conv2d_cpu`), before each one's own shape
     /// conditions.
     fn cpu(&self, x: &Tensor) -> bool {
-        self.opts.kernel == ConvKernel::Auto && x.device().cpu_subgroup8()
+        self.auto_is(x, KernelPath::Cpu)
+    }
+
+    /// Whether the tiled GPU kernels run (`ops::conv2d_gpu`), before each one's own shape
+    /// conditions.
+    fn tiled(&self, x: &Tensor) -> bool {
+        self.opts.kernel == ConvKernel::Tiled || self.auto_is(x, KernelPath::Tiled)
     }
 
     /// Whether 8 consecutive output channels always share a group.

@@ -1,11 +1,12 @@
-//! The three primitive ops' launchers and nodes: each picks the CPU, blocked or naive
+//! The three primitive ops' launchers and nodes: each picks the CPU, tiled, blocked or naive
 //! kernel, runs it, and records how to differentiate itself with the other two.
 
 use super::Geometry;
 use crate::autograd::needs_grad;
 use crate::error::Result;
-use crate::gpu::shaders::{Family, CONV2D, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD};
+use crate::gpu::shaders::{Family, CONV2D, CONV2D_CPU, CONV2D_CPU_WEIGHT_GRAD, CONV2D_GPU};
 use crate::ops::conv2d_cpu::{entries, tile_rows, TILE_PIXELS};
+use crate::ops::conv2d_gpu;
 use crate::ops::conv2d_pack::pack_weight;
 use crate::tensor::Tensor;
 use std::rc::Rc;
@@ -59,6 +60,9 @@ pub(super) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: Geometry)
         let g =
             [(geo.ho * geo.wo).div_ceil(TILE_PIXELS) as u32, geo.c_out.div_ceil(rows) as u32, geo.n as u32];
         (&CONV2D_CPU, entries(rows)[0], Some((g, 0)))
+    } else if geo.tiled(x) {
+        let g = conv2d_gpu::forward_grid(geo.n, geo.opts.groups, cout_g, geo.ho * geo.wo);
+        (&CONV2D_GPU, "conv2d_tiled", Some((g, 0)))
     } else if geo.blocked() && geo.out_rows_share_group() {
         let g = [(geo.ho * geo.wo).div_ceil(256) as u32, geo.c_out.div_ceil(8) as u32, geo.n as u32];
         (&CONV2D, "conv2d_blocked", Some((g, 0)))
@@ -156,6 +160,9 @@ pub(super) fn conv_input_grad(
             (geo.n * sh * sw) as u32,
         ];
         (&CONV2D_CPU, entries(rows)[1], Some((g, 0)))
+    } else if geo.tiled(gy) && unit_dilation {
+        let g = conv2d_gpu::input_grad_grid(geo.n, geo.opts.groups, cin_g, class_pixels, sh * sw);
+        (&CONV2D_GPU, "conv2d_input_grad_tiled", Some((g, 0)))
     } else if geo.blocked() && fits {
         let g = [class_pixels.div_ceil(256) as u32, geo.c_in.div_ceil(8) as u32, (geo.n * sh * sw) as u32];
         (&CONV2D, "conv2d_input_grad_blocked", Some((g, 0)))
@@ -181,6 +188,8 @@ fn conv_weight_grad(x: &Tensor, gy: &Tensor, geo: Geometry) -> Result<Tensor> {
     let cpu = geo.cpu(x) && (geo.opts.groups == 1 || cout_g.is_multiple_of(rows));
     let (shape, out) = if cpu {
         weight_grad_split_k(x, gy, &geo, WeightGradKernel::Cpu(rows))?
+    } else if geo.tiled(x) {
+        weight_grad_split_k(x, gy, &geo, WeightGradKernel::Tiled)?
     } else if geo.blocked() && geo.out_rows_share_group() {
         weight_grad_split_k(x, gy, &geo, WeightGradKernel::Blocked)?
     } else {
@@ -204,6 +213,8 @@ enum WeightGradKernel {
     /// `conv2d_cpu_weight_grad`: this many output channels x 64 columns per 8-lane
     /// workgroup.
     Cpu(usize),
+    /// `conv2d_weight_grad_tiled`: 64 output channels of one group x 64 columns.
+    Tiled,
 }
 
 /// The blocked weight gradient: the long sum over batch and pixels is split into chunks
@@ -217,19 +228,40 @@ fn weight_grad_split_k(
 ) -> Result<(Vec<usize>, Rc<crate::gpu::Storage>)> {
     // Workgroups wanted in all: a GPU wants hundreds; a CPU adapter runs one workgroup per
     // core at a time, and every split costs a partial result to add.
-    let (family, entry, tile_cols, tile_rows, wanted): (&Family, _, _, _, usize) = match kernel {
-        WeightGradKernel::Blocked => (&CONV2D, "conv2d_weight_grad_blocked", 256, 8, 256),
-        WeightGradKernel::Cpu(rows) => (&CONV2D_CPU_WEIGHT_GRAD, entries(rows)[2], TILE_PIXELS, rows, 16),
+    // The tiled kernel's rows are the output channels of one group, its grid's z the
+    // splits times the groups; the others' rows run over all output channels.
+    let (rows_per_z, zs_per_split) = match kernel {
+        WeightGradKernel::Tiled => (geo.c_out / geo.opts.groups, geo.opts.groups),
+        _ => (geo.c_out, 1),
     };
+    let (family, entry, tile_cols, tile_rows, wanted, min_pixels): (&Family, _, _, _, usize, usize) =
+        match kernel {
+            WeightGradKernel::Blocked => (&CONV2D, "conv2d_weight_grad_blocked", 256, 8, 256, 64),
+            WeightGradKernel::Cpu(rows) => {
+                (&CONV2D_CPU_WEIGHT_GRAD, entries(rows)[2], TILE_PIXELS, rows, 16, 64)
+            }
+            WeightGradKernel::Tiled => (
+                &CONV2D_GPU,
+                "conv2d_weight_grad_tiled",
+                conv2d_gpu::TILE,
+                conv2d_gpu::TILE,
+                conv2d_gpu::WEIGHT_GRAD_WORKGROUPS,
+                conv2d_gpu::MIN_SPLIT_PIXELS,
+            ),
+        };
     let cols = (geo.c_in / geo.opts.groups) * geo.kh * geo.kw;
-    let tiles = cols.div_ceil(tile_cols) * geo.c_out.div_ceil(tile_rows);
-    // Chunks are whole output rows, but no chunk shorter than about 64 output pixels.
+    let tiles = cols.div_ceil(tile_cols) * rows_per_z.div_ceil(tile_rows) * zs_per_split;
+    // Chunks are whole output rows, but no chunk shorter than about `min_pixels`.
     let k = geo.n * geo.ho;
-    let min_rows = 64usize.div_ceil(geo.wo);
+    let min_rows = min_pixels.div_ceil(geo.wo);
     let splits = wanted.div_ceil(tiles).clamp(1, k.div_ceil(min_rows).max(1));
     let k_chunk = k.div_ceil(splits);
     let splits = k.div_ceil(k_chunk);
-    let grid = [cols.div_ceil(tile_cols) as u32, geo.c_out.div_ceil(tile_rows) as u32, splits as u32];
+    let grid = [
+        cols.div_ceil(tile_cols) as u32,
+        rows_per_z.div_ceil(tile_rows) as u32,
+        (splits * zs_per_split) as u32,
+    ];
     let (_, partial) =
         launch(family, entry, x, gy, vec![splits, geo.c_out * cols], geo, Some((grid, k_chunk)))?;
     let shape = geo.w_shape();

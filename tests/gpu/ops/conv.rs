@@ -85,7 +85,7 @@ fn blocked_kernels_agree_with_their_naive_twins() {
     // multiples of 8, stride 2, dilation, groups with 8 channels per group, batch 2; and for
     // the CPU kernels (32-channel x 64-pixel tiles, 8 channels per step), partial tiles and
     // groups of 32 channels.
-    let cases: [([usize; 4], [usize; 4], Conv2d); 9] = [
+    let cases: [([usize; 4], [usize; 4], Conv2d); 11] = [
         ([2, 13, 23, 29], [11, 13, 3, 3], Conv2d::default().padding(1)),
         ([1, 9, 17, 20], [19, 9, 4, 4], Conv2d::default().stride(2).padding(1)),
         ([2, 5, 19, 18], [7, 5, 3, 3], Conv2d::default().stride(2).padding(1)),
@@ -96,9 +96,14 @@ fn blocked_kernels_agree_with_their_naive_twins() {
         ([1, 64, 9, 7], [64, 32, 3, 3], Conv2d::default().padding(1).groups(2)),
         // Output rows 12 wide (a multiple of 4: the weight gradient reads them as vec4s).
         ([2, 16, 8, 12], [40, 16, 3, 3], Conv2d::default().padding(1)),
+        // More than one 64-channel tile of the GPU kernels each way: output channels, and
+        // input channels (the input gradient's rows, the weight gradient's columns).
+        ([1, 8, 5, 6], [70, 8, 3, 3], Conv2d::default().padding(1)),
+        ([1, 66, 6, 5], [8, 66, 3, 3], Conv2d::default().stride(2).padding(1)),
     ];
-    for (kernel, (xs, ws, opts)) in
-        [ConvKernel::Blocked, ConvKernel::Auto].into_iter().flat_map(|k| cases.map(|c| (k, c)))
+    for (kernel, (xs, ws, opts)) in [ConvKernel::Blocked, ConvKernel::Auto, ConvKernel::Tiled]
+        .into_iter()
+        .flat_map(|k| cases.map(|c| (k, c)))
     {
         let x = Tensor::randn(&d, &xs).unwrap().requires_grad_();
         let w = Tensor::randn(&d, &ws).unwrap().requires_grad_();
@@ -147,22 +152,24 @@ fn transposed_convolution_kernels_agree_with_their_naive_twins() {
             .unwrap();
         (y, g)
     };
-    let (y_fast, g_fast) = run(ConvKernel::Auto);
     let (y_slow, g_slow) = run(ConvKernel::Naive);
-    for (part, a, e) in [
-        ("forward", &y_fast, &y_slow),
-        ("input gradient", &g_fast[0], &g_slow[0]),
-        ("weight gradient", &g_fast[1], &g_slow[1]),
-        ("bias gradient", &g_fast[2], &g_slow[2]),
-    ] {
-        crate::common::assert_values(
-            part,
-            &a.to_vec().unwrap(),
-            a.shape(),
-            &e.to_vec().unwrap(),
-            e.shape(),
-            CONV,
-        );
+    for kernel in [ConvKernel::Auto, ConvKernel::Tiled] {
+        let (y_fast, g_fast) = run(kernel);
+        for (part, a, e) in [
+            ("forward", &y_fast, &y_slow),
+            ("input gradient", &g_fast[0], &g_slow[0]),
+            ("weight gradient", &g_fast[1], &g_slow[1]),
+            ("bias gradient", &g_fast[2], &g_slow[2]),
+        ] {
+            crate::common::assert_values(
+                &format!("{kernel:?}: {part}"),
+                &a.to_vec().unwrap(),
+                a.shape(),
+                &e.to_vec().unwrap(),
+                e.shape(),
+                CONV,
+            );
+        }
     }
 }
 

@@ -9,7 +9,7 @@ const MATMUL: Tol = Tol { atol: 1e-4, rtol: 1e-4 };
 
 #[test]
 fn products_and_gradients_match_pytorch() {
-    for kernel in [MatmulKernel::Auto, MatmulKernel::Blocked, MatmulKernel::Naive] {
+    for kernel in [MatmulKernel::Auto, MatmulKernel::Blocked, MatmulKernel::Tiled, MatmulKernel::Naive] {
         for case in ["mm", "mm_odd", "bmm", "bmm_shared_right", "bmm_shared_left"] {
             check_case(case, 2, MATMUL, |x| x[0].matmul_with(&x[1], kernel));
         }
@@ -53,6 +53,15 @@ fn agree_with_naive(kernel: MatmulKernel, sizes: &[(usize, usize, usize)], trans
             assert_values(&what, &f, fast.shape(), &s, slow.shape(), MATMUL);
         }
     }
+}
+
+#[test]
+fn tiled_kernel_agrees_with_its_naive_twin_on_edge_sizes() {
+    // Tiles of 64 x 64, k in steps of 16: partial tiles on every side, k past one step and
+    // not a multiple of it, a single element, and more than one tile each way.
+    let sizes = [(1, 1, 1), (5, 17, 3), (64, 16, 64), (70, 33, 130), (129, 40, 65)];
+    let all = [(false, false), (true, false), (false, true), (true, true)];
+    agree_with_naive(MatmulKernel::Tiled, &sizes, &all);
 }
 
 #[test]
