@@ -47,6 +47,7 @@ family!(REDUCE, "reduce", 1, 1);
 family!(MATMUL, "matmul", 2, 1);
 family!(SHAPE, "shape", 1, 1);
 family!(GATHER, "gather", 2, 1);
+family!(UPSAMPLE, "upsample", 1, 1);
 family!(GLU, "glu", 2, 1);
 family!(AUGMENT, "augment", 2, 1);
 family!(CONV2D, "conv2d", 2, 1);
@@ -74,6 +75,7 @@ pub const ALL: &[&Family] = &[
     &MATMUL,
     &SHAPE,
     &GATHER,
+    &UPSAMPLE,
     &GLU,
     &AUGMENT,
     &CONV2D,

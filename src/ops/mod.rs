@@ -26,3 +26,4 @@ mod select;
 mod shape;
 pub mod spectral;
 mod unary;
+mod upsample;

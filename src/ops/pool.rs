@@ -1,7 +1,8 @@
 //! Pooling and resampling of the last two axes, built from differentiable primitives:
 //! average and max pooling over tiling windows as a reshape and a `mean` or `max`
 //! reduction (other average-pooling strides as a depthwise convolution), adaptive pooling as products with averaging matrices,
-//! nearest and bilinear resizing as index selections.
+//! nearest and bilinear resizing as index selections (a whole-factor nearest upsampling
+//! as one pass, `ops::upsample`).
 
 use crate::error::{Error, Result};
 use crate::ops::conv2d::Conv2d;
@@ -133,6 +134,10 @@ impl Tensor {
     /// the source index is ⌊dst·in/out⌋.
     pub fn resize_nearest(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
         let [_, _, h, w] = check4("resize_nearest", self)?;
+        // A whole factor, the same both ways (every 2x upsampling of the models): one pass.
+        if h > 0 && w > 0 && out_h % h == 0 && out_h / h > 1 && out_w * h == out_h * w {
+            return crate::ops::upsample::upsample(self, out_h / h);
+        }
         let pick = |size: usize, out: usize| -> Vec<usize> {
             (0..out).map(|d| (d * size / out).min(size - 1)).collect()
         };

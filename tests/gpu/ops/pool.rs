@@ -99,3 +99,35 @@ fn dropout_is_seeded_scaled_and_off_in_eval() {
     assert_eq!(x.dropout(0.25, false).unwrap().to_vec().unwrap(), vec![1.0; 20_000]);
     assert!(x.dropout(1.0, true).is_err());
 }
+
+/// A whole-factor nearest upsampling runs as one pass each way; it equals the two index
+/// selections it replaces in value, gradient and second-order gradient (an R1 penalty
+/// through StarGAN v2's upsampling blocks), for factors 2 and 3 on a non-square input.
+#[test]
+fn one_pass_upsampling_equals_the_index_selections() {
+    use crate::common::{assert_values, device};
+    let d = device();
+    for scale in [2, 3] {
+        let x = Tensor::uniform(&d, &[2, 3, 4, 5], -1.0, 1.0).unwrap().requires_grad_();
+        let (h, w) = (4 * scale, 5 * scale);
+        let w_up = Tensor::uniform(&d, &[2, 3, h, w], -1.0, 1.0).unwrap();
+        let pick = |n: usize| (0..n * scale).map(|i| i / scale).collect::<Vec<_>>();
+        let fast = x.upsample_nearest(scale).unwrap();
+        let slow = x.index_select(3, &pick(5)).unwrap().index_select(2, &pick(4)).unwrap();
+        // The loss is quadratic in x so that its gradient depends on x again.
+        let run = |y: &Tensor| {
+            let loss = y.mul(y).unwrap().mul(&w_up).unwrap().sum_all().unwrap();
+            let g = gantry::grad(&[loss], std::slice::from_ref(&x), true).unwrap().remove(0);
+            let gg = gantry::grad(&[g.mul(&g).unwrap().sum_all().unwrap()], std::slice::from_ref(&x), false);
+            (g, gg.unwrap().remove(0))
+        };
+        let (g_fast, gg_fast) = run(&fast);
+        let (g_slow, gg_slow) = run(&slow);
+        for (what, a, b) in
+            [("value", &fast, &slow), ("gradient", &g_fast, &g_slow), ("second order", &gg_fast, &gg_slow)]
+        {
+            let (va, vb) = (a.to_vec().unwrap(), b.to_vec().unwrap());
+            assert_values(&format!("scale {scale}: {what}"), &va, a.shape(), &vb, b.shape(), EXACTISH);
+        }
+    }
+}
