@@ -135,7 +135,7 @@ impl Tensor {
     pub fn resize_nearest(&self, out_h: usize, out_w: usize) -> Result<Tensor> {
         let [_, _, h, w] = check4("resize_nearest", self)?;
         // A whole factor, the same both ways (every 2x upsampling of the models): one pass.
-        if h > 0 && w > 0 && out_h % h == 0 && out_h / h > 1 && out_w * h == out_h * w {
+        if h > 0 && w > 0 && out_h.is_multiple_of(h) && out_h / h > 1 && out_w * h == out_h * w {
             return crate::ops::upsample::upsample(self, out_h / h);
         }
         let pick = |size: usize, out: usize| -> Vec<usize> {
