@@ -39,13 +39,18 @@ fn reduce_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     y[o] = acc * p.scale;
 }
 
+// Invocations per workgroup of the two workgroup reductions, a power of two up to 256:
+// 256 with the GPU kernels; 16 on CPU adapters (lavapipe), where every barrier of the tree
+// costs a pass over the workgroup's subgroups (ops::reduce::workgroup_constants).
+override WG: u32 = 256u;
+
 var<workgroup> partial: array<f32, 256>;
 
 // Combines every invocation's `acc` into partial[0] (a tree in workgroup memory).
 fn combine_workgroup(t: u32, acc: f32) {
     partial[t] = acc;
     workgroupBarrier();
-    for (var half = 128u; half > 0u; half >>= 1u) {
+    for (var half = WG / 2u; half > 0u; half >>= 1u) {
         if t < half {
             partial[t] = combine(partial[t], partial[t + half]);
         }
@@ -53,10 +58,10 @@ fn combine_workgroup(t: u32, acc: f32) {
     }
 }
 
-// One workgroup of 256 per output element: strided partial results, then a tree in
+// One workgroup of WG per output element: strided partial results, then a tree in
 // workgroup memory. Used when outputs are few and r is long. Dispatch outer * inner
 // workgroups, folded into y past 65535.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn reduce_workgroup(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -67,7 +72,7 @@ fn reduce_workgroup(
     var acc = identity();
     if in_range {
         let base = (o / p.inner) * p.r * p.inner + o % p.inner;
-        for (var k = t; k < p.r; k += 256u) {
+        for (var k = t; k < p.r; k += WG) {
             acc = combine(acc, x[base + k * p.inner]);
         }
     }
@@ -79,9 +84,9 @@ fn reduce_workgroup(
 
 // Reduces axes 0 and 2 of [outer, r, inner] (Params reused: outer, r = the kept axis,
 // inner): y[b] = scale * sum over a and c of x[a, b, c], as a bias's gradient sums over
-// images and pixels. One workgroup of 256 per kept index, walking each image's contiguous
+// images and pixels. One workgroup of WG per kept index, walking each image's contiguous
 // run with no index division; then the tree. Dispatch r workgroups, folded into y past 65535.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn reduce_outer_inner(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -93,7 +98,7 @@ fn reduce_outer_inner(
     if in_range {
         for (var a = 0u; a < p.outer; a++) {
             let base = (a * p.r + b) * p.inner;
-            for (var c = t; c < p.inner; c += 256u) {
+            for (var c = t; c < p.inner; c += WG) {
                 acc = combine(acc, x[base + c]);
             }
         }

@@ -16,6 +16,16 @@ enum ReduceOp {
 /// Below this many outputs one workgroup per output beats one invocation per output.
 const FEW_OUTPUTS: usize = 512;
 
+/// The workgroup reductions' constants: the op, and the invocations per workgroup (`WG`
+/// in shaders/reduce.wgsl): 256 with the GPU kernels, 16 with the CPU adapters' ones. On
+/// lavapipe every barrier of the tree is a pass over the workgroup's subgroups: CycleGAN
+/// 64/16's 160 bias-gradient sums took 67-69 ms of an iteration at 256, 30-33 at 64,
+/// 13-16 at 16 or 8.
+fn workgroup_constants(device: &crate::gpu::Device, op: ReduceOp) -> [(&'static str, f64); 2] {
+    let wg = if device.kernel_path() == crate::gpu::KernelPath::Tiled { 256.0 } else { 16.0 };
+    [("OP", op as u32 as f64), ("WG", wg)]
+}
+
 /// Reduces one run of adjacent axes `[from, to)` of `shape`, keeping them as size 1.
 fn launch_run(
     x: &Storage,
@@ -39,6 +49,7 @@ fn launch_run(
     }
     if n_out < FEW_OUTPUTS && r >= 64 {
         let groups = crate::gpu::linear_groups(n_out, 1);
+        let constants = workgroup_constants(device, op);
         device.dispatch(&REDUCE, "reduce_workgroup", &constants, &[x], &[&out], &params, groups);
     } else {
         device.dispatch_linear(&REDUCE, "reduce_thread", &constants, &[x], &[&out], &params, n_out);
@@ -106,7 +117,7 @@ fn reduce_raw(x: &Tensor, axes: &[usize], op: ReduceOp, scale: f32) -> Result<St
         let out = x.device().alloc(shape[1])?;
         let params = [shape[0] as u32, shape[1] as u32, shape[2] as u32, scale.to_bits()];
         let groups = crate::gpu::linear_groups(shape[1], 1);
-        let constants = [("OP", op as u32 as f64)];
+        let constants = workgroup_constants(x.device(), op);
         x.device().dispatch(&REDUCE, "reduce_outer_inner", &constants, &[&source], &[&out], &params, groups);
         return Ok(out);
     }
