@@ -22,26 +22,7 @@ struct Params {
 }
 @group(0) @binding(6) var<uniform> p: Params;
 
-// Workgroup width: small, because CPU adapters serialise every barrier of the tree.
-const WG: u32 = 64u;
-
-var<workgroup> red_a: array<f32, WG>;
-var<workgroup> red_b: array<f32, WG>;
-
-// Sums red_a and red_b over the workgroup; every invocation gets the totals.
-fn tree(t: u32) -> vec2<f32> {
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half >>= 1u) {
-        if t < half {
-            red_a[t] += red_a[t + half];
-            red_b[t] += red_b[t + half];
-        }
-        workgroupBarrier();
-    }
-    let r = vec2<f32>(red_a[0], red_b[0]);
-    workgroupBarrier();
-    return r;
-}
+// WG, red_a, red_b and tree(): shaders/workgroup_tree.wgsl, which the registry puts first.
 
 // The first element of plane k (0 <= k < count) of statistic s. The loops below walk
 // planes and then elements within a plane, so no element's index needs a division (which

@@ -41,7 +41,7 @@ fn reduce_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 
 // Invocations per workgroup of the two workgroup reductions, a power of two up to 256:
 // 256 with the GPU kernels; 16 on CPU adapters (lavapipe), where every barrier of the tree
-// costs a pass over the workgroup's subgroups (ops::reduce::workgroup_constants).
+// costs a pass over the workgroup's subgroups (Device::tree_width).
 override WG: u32 = 256u;
 
 var<workgroup> partial: array<f32, 256>;

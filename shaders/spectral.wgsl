@@ -22,24 +22,7 @@ struct Params {
 }
 @group(0) @binding(6) var<uniform> p: Params;
 
-// Workgroup width of the reductions: small, because CPU adapters serialise every barrier.
-const WG: u32 = 64u;
-var<workgroup> red_a: array<f32, WG>;
-var<workgroup> red_b: array<f32, WG>;
-
-fn tree(t: u32) -> vec2<f32> {
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half >>= 1u) {
-        if t < half {
-            red_a[t] += red_a[t + half];
-            red_b[t] += red_b[t + half];
-        }
-        workgroupBarrier();
-    }
-    let r = vec2<f32>(red_a[0], red_b[0]);
-    workgroupBarrier();
-    return r;
-}
+// WG, red_a, red_b and tree(): shaders/workgroup_tree.wgsl, which the registry puts first.
 
 // The index of M[r, c] in the weight.
 fn at(r: u32, c: u32) -> u32 {

@@ -123,7 +123,8 @@ fn launch(
         let s = inputs.map(|t| t.storage());
         let groups = linear_groups(layout.stats(), 1);
         let params = layout.params(flags.0, flags.1);
-        device.dispatch(&NORM, entry, &[], &[&s[0], &s[1], &s[2], &s[3]], &[&out, &stats], &params, groups);
+        let wg = [("WG", f64::from(device.tree_width()))];
+        device.dispatch(&NORM, entry, &wg, &[&s[0], &s[1], &s[2], &s[3]], &[&out, &stats], &params, groups);
     }
     Ok((out, stats))
 }

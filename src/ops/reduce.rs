@@ -17,13 +17,9 @@ enum ReduceOp {
 const FEW_OUTPUTS: usize = 512;
 
 /// The workgroup reductions' constants: the op, and the invocations per workgroup (`WG`
-/// in shaders/reduce.wgsl): 256 with the GPU kernels, 16 with the CPU adapters' ones. On
-/// lavapipe every barrier of the tree is a pass over the workgroup's subgroups: CycleGAN
-/// 64/16's 160 bias-gradient sums took 67-69 ms of an iteration at 256, 30-33 at 64,
-/// 13-16 at 16 or 8.
+/// in shaders/reduce.wgsl, `Device::tree_width`).
 fn workgroup_constants(device: &crate::gpu::Device, op: ReduceOp) -> [(&'static str, f64); 2] {
-    let wg = if device.kernel_path() == crate::gpu::KernelPath::Tiled { 256.0 } else { 16.0 };
-    [("OP", op as u32 as f64), ("WG", wg)]
+    [("OP", op as u32 as f64), ("WG", f64::from(device.tree_width()))]
 }
 
 /// Reduces one run of adjacent axes `[from, to)` of `shape`, keeping them as size 1.

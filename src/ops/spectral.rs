@@ -51,10 +51,11 @@ fn launch(
     groups: [u32; 3],
 ) {
     let s = inputs.map(|t| t.storage());
+    let wg = [("WG", f64::from(inputs[0].device().tree_width()))];
     inputs[0].device().dispatch(
         &SPECTRAL,
         entry,
-        &[],
+        &wg,
         &[&s[0], &s[1], &s[2], &s[3]],
         &outputs,
         params,
