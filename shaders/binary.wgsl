@@ -51,6 +51,23 @@ fn binary_flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     y[i] = apply(a[i], b[i]);
 }
 
+// The same bindings seen as vec4s, for binary_flat4 alone (the WGSL rule is one variable
+// per binding in each entry point, not in the module).
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+
+// binary_flat four elements at a time, when n % 4 == 0: one load per operand and one store
+// per four elements (lavapipe pays per load, not per byte). Dispatch ceil(n / 4 / 256).
+@compute @workgroup_size(256)
+fn binary_flat4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n / 4u { return; }
+    let u = a4[i];
+    let v = b4[i];
+    y4[i] = vec4<f32>(apply(u.x, v.x), apply(u.y, v.y), apply(u.z, v.z), apply(u.w, v.w));
+}
+
 // One invocation per output element; each operand is read through its broadcast strides.
 @compute @workgroup_size(256)
 fn binary_broadcast(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

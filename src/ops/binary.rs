@@ -57,7 +57,9 @@ fn launch_code(
         let constants = [("OP", f64::from(code))];
         let (sa, sb) = (a.storage(), b.storage());
         let head = [n as u32, scalars[0].to_bits(), scalars[1].to_bits(), 0];
-        if a.shape() == b.shape() {
+        if a.shape() == b.shape() && n.is_multiple_of(4) {
+            device.dispatch_linear(&BINARY, "binary_flat4", &constants, &[&sa, &sb], &[&out], &head, n / 4);
+        } else if a.shape() == b.shape() {
             device.dispatch_linear(&BINARY, "binary_flat", &constants, &[&sa, &sb], &[&out], &head, n);
         } else {
             let (sa4, sb4) = (broadcast_strides4(a.shape(), &shape), broadcast_strides4(b.shape(), &shape));

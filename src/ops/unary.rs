@@ -38,14 +38,16 @@ fn launch(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> Result<crate::gpu::Storage
     if n > 0 {
         let params = [n as u32, a.to_bits(), b.to_bits(), 0];
         let input = x.storage();
+        // Four elements per invocation where they divide evenly.
+        let (entry, invocations) = if n.is_multiple_of(4) { ("unary_map4", n / 4) } else { ("unary_map", n) };
         device.dispatch_linear(
             &UNARY,
-            "unary_map",
+            entry,
             &[("OP", op as u32 as f64)],
             &[&input],
             &[&out],
             &params,
-            n,
+            invocations,
         );
     }
     Ok(out)

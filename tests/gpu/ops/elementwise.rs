@@ -130,3 +130,35 @@ fn broadcasts_of_every_layout_match_the_host() {
         assert_eq!(a.sub(&b).unwrap().to_vec().unwrap(), want, "{sa:?} - {sb:?}");
     }
 }
+
+/// Maps over a length divisible by 4 run four elements per invocation (`unary_map4`,
+/// `binary_flat4`); over any other length one each. Both give the same values, gradients
+/// included (the one-pass activation gradients are binary maps too).
+#[test]
+fn four_at_a_time_maps_equal_the_one_at_a_time_ones() {
+    type F = fn(&Tensor, &Tensor) -> gantry::Result<Tensor>;
+    let d = crate::common::device();
+    let x4 = Tensor::uniform(&d, &[1028], -2.0, 2.0).unwrap().requires_grad_();
+    let z4 = Tensor::uniform(&d, &[1028], 0.5, 2.0).unwrap();
+    let x1 = x4.narrow(0, 0, 1027).unwrap().detach().requires_grad_();
+    let z1 = z4.narrow(0, 0, 1027).unwrap();
+    let cases: [(&str, F); 8] = [
+        ("add", |x, z| x.add(z)),
+        ("mul", |x, z| x.mul(z)),
+        ("div", |x, z| x.div(z)),
+        ("maximum", |x, z| x.maximum(z)),
+        ("relu", |x, _| x.relu()),
+        ("leaky_relu", |x, _| x.leaky_relu(0.2)),
+        ("tanh", |x, _| x.tanh()),
+        ("sigmoid", |x, _| x.sigmoid()),
+    ];
+    for (name, f) in cases {
+        let (y4, y1) = (f(&x4, &z4).unwrap(), f(&x1, &z1).unwrap());
+        let g4 = gantry::grad(&[y4.mul(&z4).unwrap().sum_all().unwrap()], std::slice::from_ref(&x4), false);
+        let g1 = gantry::grad(&[y1.mul(&z1).unwrap().sum_all().unwrap()], std::slice::from_ref(&x1), false);
+        for (what, a, b) in [("value", y4, y1), ("gradient", g4.unwrap().remove(0), g1.unwrap().remove(0))] {
+            let (a, b) = (a.to_vec().unwrap(), b.to_vec().unwrap());
+            assert_eq!(a[..1027], b[..], "{name}: {what}");
+        }
+    }
+}
