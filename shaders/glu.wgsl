@@ -7,7 +7,7 @@
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 struct Params {
-    n: u32,     // invocations: elements of y (forward) or of x (backward)
+    n: u32,     // invocations: the elements of y
     block: u32, // half * inner: the elements of one half per outer index
     _pad0: u32,
     _pad1: u32,
@@ -29,17 +29,17 @@ fn glu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     y[i] = x[a] * sigmoid(x[a + p.block]);
 }
 
-// One invocation per element of x: ga = g · s and gb = g · a · s (1 − s), s = sigmoid(b).
+// One invocation per element of y, writing both of its halves' gradients: ga = g · s and
+// gb = g · a · s (1 − s), s = sigmoid(b), from one load of a, b and g and one sigmoid.
 // Dispatch ceil(n / 256), folded past 65535.
 @compute @workgroup_size(256)
 fn glu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if i >= p.n { return; }
-    let o = i / (2u * p.block);
-    let r = i % (2u * p.block);
-    let k = r % p.block;
-    let a = x[o * 2u * p.block + k];
-    let s = sigmoid(x[o * 2u * p.block + p.block + k]);
-    let gy = g[o * p.block + k];
-    y[i] = select(gy * a * s * (1.0 - s), gy * s, r < p.block);
+    let ia = i / p.block * 2u * p.block + i % p.block;
+    let a = x[ia];
+    let s = sigmoid(x[ia + p.block]);
+    let gy = g[i];
+    y[ia] = gy * s;
+    y[ia + p.block] = gy * a * s * (1.0 - s);
 }

@@ -7,15 +7,15 @@ use crate::error::{Error, Result};
 use crate::gpu::shaders::GLU;
 use crate::tensor::Tensor;
 
-/// Runs `entry` over `n` invocations with x and g bound.
+/// Runs `entry` with one invocation per element of y (`n`), writing `out_len` values.
 fn launch(
     entry: &'static str,
     x: &Tensor,
     g: &Tensor,
-    n: usize,
+    (out_len, n): (usize, usize),
     block: usize,
 ) -> Result<crate::gpu::Storage> {
-    let out = x.device().alloc(n)?;
+    let out = x.device().alloc(out_len)?;
     if n > 0 {
         let params = [n as u32, block as u32, 0, 0];
         let (xs, gs) = (x.storage(), g.storage());
@@ -39,11 +39,12 @@ impl Tensor {
         let mut shape = self.shape().to_vec();
         shape[ax] = half;
         let block = half * self.shape()[ax + 1..].iter().product::<usize>();
-        let out = launch("glu_forward", self, self, shape.iter().product(), block)?;
+        let n = shape.iter().product();
+        let out = launch("glu_forward", self, self, (n, n), block)?;
         Ok(Tensor::from_op(shape, out, "glu", &[self], move |inp, _, g| {
             let x = &inp[0];
             if !is_grad_enabled() {
-                let gx = launch("glu_backward", x, g, x.numel(), block)?;
+                let gx = launch("glu_backward", x, g, (x.numel(), g.numel()), block)?;
                 return Ok(vec![Some(Tensor::from_storage(
                     x.device(),
                     x.shape().to_vec(),
