@@ -85,7 +85,8 @@ fn both_profile_timings_see_the_same_dispatches() {
         let mut counts: Vec<(String, usize)> =
             lines.iter().map(|l| (format!("{}::{}", l.family, l.entry), l.dispatches)).collect();
         counts.sort();
-        assert!(counts.iter().any(|(k, n)| k == "unary::unary_map" && *n >= 300), "{counts:?}");
+        // 2 x 8 x 12 x 12 divides by 4: the four-at-a-time map.
+        assert!(counts.iter().any(|(k, n)| k == "unary::unary_map4" && *n >= 300), "{counts:?}");
         seen.push(counts);
     }
     if let [wall, stamped] = &seen[..] {
