@@ -52,15 +52,16 @@ fn bilinear_taps(size: usize, out: usize, align_corners: bool) -> (Vec<usize>, V
 
 impl Tensor {
     /// `avg_pool2d` with a square kernel and stride, no padding. Windows that tile the image
-    /// (kernel == stride, as every 2×2 pooling of StarGAN v2 and FastGAN) take the same
-    /// reshape as `max_pool2d` and a `mean` over axes 1 and 3: one pass, and a backward
-    /// that spreads each gradient over its window. Other strides run as a depthwise
+    /// (kernel == stride, as every 2×2 pooling of StarGAN v2 and FastGAN) are one pass of
+    /// block means, whose backward spreads each gradient over its window in one pass
+    /// (`ops::upsample`). Other strides run as a depthwise
     /// convolution with a constant kernel.
     /// Shapes: [n, c, h, w] -> [n, c, ⌊(h − k)/s⌋ + 1, ⌊(w − k)/s⌋ + 1].
     pub fn avg_pool2d(&self, kernel: usize, stride: usize) -> Result<Tensor> {
         if kernel == stride {
             let (x, [n, c, oh, ow]) = self.windows("avg_pool2d", kernel)?;
-            return x.mean(&[1, 3], false)?.reshape(&[n, c, oh, ow]);
+            // One pass each way (`ops::upsample`).
+            return crate::ops::upsample::block_mean(&x.reshape(&[n, c, oh * kernel, ow * kernel])?, kernel);
         }
         self.avg_pool2d_conv(kernel, stride)
     }

@@ -60,8 +60,9 @@ fn max_pool2d_matches_pytorch_and_floors_odd_sizes() {
     assert!(too_small.contains("does not fit") && too_small.contains("[1, 2, 3, 5]"), "{too_small}");
 }
 
-/// The tiling average pool (reshape and mean) against the depthwise-convolution one, forward
-/// and gradient, with leftover rows and columns.
+/// The tiling average pool (one pass of block means) against the depthwise-convolution one:
+/// forward, gradient and second-order gradient (R1 through StarGAN v2's discriminator), with
+/// leftover rows and columns.
 #[test]
 fn tiled_avg_pool2d_equals_the_convolution() {
     let d = crate::common::device();
@@ -71,14 +72,19 @@ fn tiled_avg_pool2d_equals_the_convolution() {
         let run = |conv: bool| {
             let xi = x.detach().requires_grad_();
             let y = if conv { xi.avg_pool2d_conv(k, k) } else { xi.avg_pool2d(k, k) }.unwrap();
-            y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
-            (y.to_vec().unwrap(), xi.grad().unwrap().to_vec().unwrap())
+            // Quadratic in x, so that the gradient depends on x again.
+            let loss = y.mul(&y).unwrap().mul(&w).unwrap().sum_all().unwrap();
+            let g = gantry::grad(&[loss], std::slice::from_ref(&xi), true).unwrap().remove(0);
+            let gg = gantry::grad(&[g.mul(&g).unwrap().sum_all().unwrap()], &[xi], false).unwrap().remove(0);
+            [y, g, gg].map(|t| t.to_vec().unwrap())
         };
-        let ((y_fast, g_fast), (y_conv, g_conv)) = (run(false), run(true));
-        for (a, b) in y_fast.iter().zip(&y_conv).chain(g_fast.iter().zip(&g_conv)) {
-            assert!((a - b).abs() < 1e-6, "{shape:?} k {k}: {a} vs {b}");
+        let (fast, conv) = (run(false), run(true));
+        for (part, (f, c)) in ["value", "gradient", "second order"].iter().zip(fast.iter().zip(&conv)) {
+            for (a, b) in f.iter().zip(c) {
+                assert!((a - b).abs() < 1e-6, "{shape:?} k {k} {part}: {a} vs {b}");
+            }
         }
-        assert_eq!(g_fast.len(), x.numel());
+        assert_eq!(fast[1].len(), x.numel());
     }
     // Overlapping windows still run (as a convolution).
     let x = Tensor::ones(&d, &[1, 1, 5, 5]).unwrap();
