@@ -39,6 +39,29 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     param[i] -= p.step_size * (m / (sqrt(v) / p.bias2_sqrt + p.eps));
 }
 
+// The same bindings seen as vec4s, for adam_step4 alone (the WGSL rule is one variable per
+// binding in each entry point, not in the module).
+@group(0) @binding(0) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> param4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> state14: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> state24: array<vec4<f32>>;
+
+// adam_step on four elements per invocation when n % 4 == 0, with the same operations per
+// element: one load or store per tensor per four elements. Dispatch ceil(n / 4 / 256).
+@compute @workgroup_size(256)
+fn adam_step4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i >= p.n / 4u { return; }
+    var g = grad4[i];
+    if p.weight_decay != 0.0 { g += p.weight_decay * param4[i]; }
+    let m0 = state14[i];
+    let m = m0 + (1.0 - p.beta1) * (g - m0);
+    let v = state24[i] * p.beta2 + (1.0 - p.beta2) * g * g;
+    state14[i] = m;
+    state24[i] = v;
+    param4[i] -= p.step_size * (m / (sqrt(v) / p.bias2_sqrt + p.eps));
+}
+
 // SGD with momentum, dampening and Nesterov as torch.optim.SGD.
 @compute @workgroup_size(256)
 fn sgd_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -47,7 +47,12 @@ fn launch(
         return Ok(());
     }
     let (g, p, a, b) = (grad.storage(), param.storage(), s1.storage(), s2.storage());
-    param.device().dispatch_linear(&OPTIM, entry, &[], &[&g], &[&p, &a, &b], params, n);
+    // Adam four elements per invocation where they divide evenly.
+    let (entry, invocations) = match entry {
+        "adam_step" if n.is_multiple_of(4) => ("adam_step4", n / 4),
+        _ => (entry, n),
+    };
+    param.device().dispatch_linear(&OPTIM, entry, &[], &[&g], &[&p, &a, &b], params, invocations);
     // The parameter changed in place: what was derived from it (packed conv weights) is stale.
     p.touch();
     Ok(())

@@ -35,6 +35,26 @@ fn adam_with_and_without_weight_decay() {
     run("adam_wd", |ps| Opt::Adam(Adam::new(ps, AdamConfig::new(0.003).weight_decay(0.1))));
 }
 
+/// Parameters whose length divides by 4 take Adam four elements per invocation
+/// (`adam_step4`; the goldens' 35 and 3 take one): the same values, step for step.
+#[test]
+fn adam_four_at_a_time_equals_one_at_a_time() {
+    let d = crate::common::device();
+    for config in [AdamConfig::new(0.01).betas(0.5, 0.999), AdamConfig::new(0.003).weight_decay(0.1)] {
+        let p4 = Tensor::uniform(&d, &[1028], -1.0, 1.0).unwrap().requires_grad_();
+        let p1 = p4.narrow(0, 0, 1027).unwrap().detach().requires_grad_();
+        let (mut a4, mut a1) = (Adam::new(vec![p4.clone()], config), Adam::new(vec![p1.clone()], config));
+        for _ in 0..3 {
+            let g4 = Tensor::uniform(&d, &[1028], -1.0, 1.0).unwrap();
+            p4.set_grad(Some(g4.clone()));
+            p1.set_grad(Some(g4.narrow(0, 0, 1027).unwrap()));
+            a4.step().unwrap();
+            a1.step().unwrap();
+            assert_eq!(p4.to_vec().unwrap()[..1027], p1.to_vec().unwrap()[..]);
+        }
+    }
+}
+
 #[test]
 fn sgd_momentum_nesterov_dampening() {
     run("sgd_momentum", |ps| Opt::Sgd(Sgd::new(ps, SgdConfig::new(0.05).momentum(0.9))));
