@@ -100,3 +100,23 @@ fn binary_grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup
     let ib = i * p.b_strides.y + j * p.b_strides.z + k * p.b_strides.w;
     y[o] = apply(a[ia], b[ib]);
 }
+
+// binary_grid four elements at a time, when the innermost axis s2 divides by 4 and each
+// operand either steps through it with stride 1 from a multiple of 4 (its other strides
+// multiples of 4) or is broadcast along it (stride 0: one value, splat). Only the vec4
+// views are read. Dispatch (ceil(s2 / 4 / 256), s1, s0).
+@compute @workgroup_size(256)
+fn binary_grid4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let k4 = gid.x;
+    if k4 >= p.shape.w / 4u { return; }
+    let i = wid.z;
+    let j = wid.y;
+    let ia = i * p.a_strides.y + j * p.a_strides.z;
+    let ib = i * p.b_strides.y + j * p.b_strides.z;
+    var u = vec4<f32>(a4[ia / 4u][ia % 4u]);
+    if p.a_strides.w != 0u { u = a4[ia / 4u + k4]; }
+    var v = vec4<f32>(b4[ib / 4u][ib % 4u]);
+    if p.b_strides.w != 0u { v = b4[ib / 4u + k4]; }
+    y4[((i * p.shape.z + j) * p.shape.w) / 4u + k4] =
+        vec4<f32>(apply(u.x, v.x), apply(u.y, v.y), apply(u.z, v.z), apply(u.w, v.w));
+}

@@ -69,16 +69,12 @@ fn launch_code(
                     params.extend(dims);
                     params.extend(ca);
                     params.extend(cb);
-                    let groups = [dims[3].div_ceil(256), dims[2], dims[1]];
-                    device.dispatch(
-                        &BINARY,
-                        "binary_grid",
-                        &constants,
-                        &[&sa, &sb],
-                        &[&out],
-                        &params,
-                        groups,
-                    );
+                    // Four at a time where each operand's rows are whole vec4s or one value.
+                    let whole = |s: [u32; 4]| s[3] == 0 || (s[3] == 1 && s[1] % 4 == 0 && s[2] % 4 == 0);
+                    let by4 = dims[3] % 4 == 0 && whole(ca) && whole(cb);
+                    let (entry, per) = if by4 { ("binary_grid4", 4) } else { ("binary_grid", 1) };
+                    let groups = [(dims[3] / per).div_ceil(256), dims[2], dims[1]];
+                    device.dispatch(&BINARY, entry, &constants, &[&sa, &sb], &[&out], &params, groups);
                 }
                 None => {
                     params.extend(pad4(&shape));

@@ -162,3 +162,44 @@ fn four_at_a_time_maps_equal_the_one_at_a_time_ones() {
         }
     }
 }
+
+/// Broadcasts whose innermost run divides by 4 (every per-channel scale and bias over an
+/// image, a row added to a matrix) take four elements per invocation (`binary_grid4`):
+/// every value equals the host's, exactly.
+#[test]
+fn four_at_a_time_broadcasts_equal_the_host() {
+    let d = crate::common::device();
+    // (a shape, b shape): b splat along the run, b stepping through it, a broadcast too.
+    let cases: [(&[usize], &[usize]); 4] = [
+        (&[2, 3, 4, 8], &[1, 3, 1, 1]),
+        (&[2, 3, 8], &[2, 1, 8]),
+        (&[5, 8], &[8]),
+        (&[2, 1, 12], &[1, 3, 12]),
+    ];
+    for (sa, sb) in cases {
+        let a = Tensor::uniform(&d, sa, -2.0, 2.0).unwrap();
+        let b = Tensor::uniform(&d, sb, 0.5, 2.0).unwrap();
+        let y = a.mul(&b).unwrap().add(&b).unwrap();
+        let shape = y.shape().to_vec();
+        let (va, vb, vy) = (a.to_vec().unwrap(), b.to_vec().unwrap(), y.to_vec().unwrap());
+        // The host's broadcast: each output index read back into a and b.
+        let at = |s: &[usize], mut flat: usize| {
+            let mut idx = 0;
+            let mut stride = 1;
+            for k in (0..shape.len()).rev() {
+                let c = flat % shape[k];
+                flat /= shape[k];
+                let dim = (k + s.len()).checked_sub(shape.len()).map(|q| s[q]).unwrap_or(1);
+                if dim != 1 {
+                    idx += c * stride;
+                }
+                stride *= dim;
+            }
+            idx
+        };
+        for (i, got) in vy.iter().enumerate() {
+            let (x, z) = (va[at(sa, i)], vb[at(sb, i)]);
+            assert_eq!(*got, x * z + z, "{sa:?} * {sb:?} at {i}");
+        }
+    }
+}
