@@ -70,8 +70,10 @@ fn launch_code(
                     params.extend(ca);
                     params.extend(cb);
                     // Four at a time where each operand's rows are whole vec4s or one value.
-                    let whole = |s: [u32; 4]| s[3] == 0 || (s[3] == 1 && s[1] % 4 == 0 && s[2] % 4 == 0);
-                    let by4 = dims[3] % 4 == 0 && whole(ca) && whole(cb);
+                    let whole = |s: [u32; 4]| {
+                        s[3] == 0 || (s[3] == 1 && s[1].is_multiple_of(4) && s[2].is_multiple_of(4))
+                    };
+                    let by4 = dims[3].is_multiple_of(4) && whole(ca) && whole(cb);
                     let (entry, per) = if by4 { ("binary_grid4", 4) } else { ("binary_grid", 1) };
                     let groups = [(dims[3] / per).div_ceil(256), dims[2], dims[1]];
                     device.dispatch(&BINARY, entry, &constants, &[&sa, &sb], &[&out], &params, groups);
