@@ -10,20 +10,7 @@
 // shapes always describe the forward convolution (x: [n, c_in, h, w], w: [c_out, c_in /
 // groups, kh, kw], y: [n, c_out, ho, wo]).
 
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-struct Params {
-    n: u32, c_in: u32, h: u32, w: u32,
-    c_out: u32, ho: u32, wo: u32, groups: u32,
-    kh: u32, kw: u32, stride_h: u32, stride_w: u32,
-    pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-    k_chunk: u32,  // weight_grad_blocked: (image, output row) pairs summed per split
-    has_bias: u32, // the CPU kernels (src/ops/conv2d_cpu.rs): a bias follows the packed weight
-    _pad1: u32, _pad2: u32,
-}
-@group(0) @binding(3) var<uniform> p: Params;
+// Bindings and Params: conv2d_params.wgsl, which the registry puts in front of this file.
 
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * 256u;

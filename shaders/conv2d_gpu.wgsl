@@ -1,22 +1,11 @@
 // 2-D convolution and its two adjoints for GPUs (the math is in conv2d.wgsl): each is an
-// implicit GEMM in workgroup-memory tiles (tile_gpu.wgsl, which the registry puts in front
-// of this file). A tile row is a channel, a tile column a pixel or a weight tap; the
-// operands are gathered from the N-C-H-W tensors as they are loaded, so nothing is
-// unfolded in memory. Padding and taps outside the image read as zero.
+// implicit GEMM in workgroup-memory tiles (tile_gpu.wgsl; the registry puts
+// conv2d_params.wgsl and it in front of this file). A tile row is a channel, a tile
+// column a pixel or a weight tap; the operands are gathered from the N-C-H-W tensors as
+// they are loaded, so nothing is unfolded in memory. Padding and taps outside the image
+// read as zero.
 
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-struct Params {
-    n: u32, c_in: u32, h: u32, w: u32,
-    c_out: u32, ho: u32, wo: u32, groups: u32,
-    kh: u32, kw: u32, stride_h: u32, stride_w: u32,
-    pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-    k_chunk: u32,  // weight_grad: (image, output row) pairs summed per split
-    _pad0: u32, _pad1: u32, _pad2: u32,
-}
-@group(0) @binding(3) var<uniform> p: Params;
+// Bindings and Params: conv2d_params.wgsl.
 
 // in0 at (plane, iy, ix) for four positions, zero where `ok` is false.
 fn gather4(plane: vec4<u32>, iy: vec4<i32>, ix: vec4<i32>, ok: vec4<bool>, h: u32, w: u32) -> vec4<f32> {

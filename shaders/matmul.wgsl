@@ -1,25 +1,7 @@
 // Batched matrix products C[b] = A[b] · B[b]. A and B are read through strides, so either
 // may be a transposed or batch-broadcast view; C is contiguous [batch, m, n].
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    a_batch: u32,  // strides of A: per batch (0 = shared), per row, per column
-    a_row: u32,
-    a_col: u32,
-    b_batch: u32,  // strides of B
-    b_row: u32,
-    b_col: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-@group(0) @binding(3) var<uniform> p: Params;
+// Bindings and Params: matmul_params.wgsl, which the registry puts in front of this file.
 
 // The simple twin: one invocation per element of C. Workgroups of 16x16;
 // dispatch (ceil(n / 16), ceil(m / 16), batch).

@@ -20,12 +20,12 @@ macro_rules! family {
             outputs: $outputs,
         };
     };
-    // A family whose file starts from a shared prelude (WGSL has no includes).
-    ($ident:ident, $name:literal, $inputs:literal, $outputs:literal, after $prelude:literal) => {
+    // A family whose file follows shared preludes, in order (WGSL has no includes).
+    ($ident:ident, $name:literal, $inputs:literal, $outputs:literal, after $($prelude:literal),+) => {
         pub const $ident: Family = Family {
             name: $name,
             source: concat!(
-                include_str!(concat!("../../shaders/", $prelude, ".wgsl")),
+                $(include_str!(concat!("../../shaders/", $prelude, ".wgsl")),)+
                 include_str!(concat!("../../shaders/", $name, ".wgsl"))
             ),
             inputs: $inputs,
@@ -36,7 +36,7 @@ macro_rules! family {
 
 /// Files that are not families but the start of some: each is put in front of the
 /// families that name it (`after`), and validates on its own.
-pub const PRELUDES: &[&str] = &["tile_gpu", "workgroup_tree"];
+pub const PRELUDES: &[&str] = &["conv2d_params", "matmul_params", "tile_gpu", "workgroup_tree"];
 
 family!(FILL, "fill", 0, 1);
 family!(RANDOM, "random", 0, 1);
@@ -44,13 +44,13 @@ family!(UNARY, "unary", 1, 1);
 family!(BINARY, "binary", 2, 1);
 family!(SELECT, "select", 3, 1);
 family!(REDUCE, "reduce", 1, 1);
-family!(MATMUL, "matmul", 2, 1);
+family!(MATMUL, "matmul", 2, 1, after "matmul_params");
 family!(SHAPE, "shape", 1, 1);
 family!(GATHER, "gather", 2, 1);
 family!(UPSAMPLE, "upsample", 1, 1);
 family!(GLU, "glu", 2, 1);
 family!(AUGMENT, "augment", 2, 1);
-family!(CONV2D, "conv2d", 2, 1);
+family!(CONV2D, "conv2d", 2, 1, after "conv2d_params");
 family!(CONV2D_PACK, "conv2d_pack", 2, 1);
 family!(PAD, "pad", 1, 1);
 family!(NORM, "norm", 4, 2, after "workgroup_tree");
@@ -61,8 +61,8 @@ family!(MATMUL_CPU, "matmul_cpu", 2, 1);
 family!(CONV2D_CPU, "conv2d_cpu", 2, 1);
 family!(CONV2D_CPU_WEIGHT_GRAD, "conv2d_cpu_weight_grad", 2, 1);
 // Workgroup-memory tiles for GPUs (`ops::matmul_gpu`, `ops::conv2d_gpu`).
-family!(MATMUL_GPU, "matmul_gpu", 2, 1, after "tile_gpu");
-family!(CONV2D_GPU, "conv2d_gpu", 2, 1, after "tile_gpu");
+family!(MATMUL_GPU, "matmul_gpu", 2, 1, after "matmul_params", "tile_gpu");
+family!(CONV2D_GPU, "conv2d_gpu", 2, 1, after "conv2d_params", "tile_gpu");
 
 /// Every family, for tools that walk them all.
 pub const ALL: &[&Family] = &[

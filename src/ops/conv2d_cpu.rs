@@ -18,7 +18,7 @@
 //!   (input channel, tap), and the reduction runs over pixels, 8 of one output row at a
 //!   time, split into chunks of output rows (split-K) whose partial sums are added after.
 //!
-//! Bindings as `shaders/conv2d.wgsl` (in0, in1, out, and the same Params), except that in1
+//! Bindings as `shaders/conv2d_params.wgsl` (in0, in1, out, and the same Params), except that in1
 //! holds the packed weight as vec4s in the `CONV2D_CPU` family (forward and input gradient)
 //! and the output gradient in `CONV2D_CPU_WEIGHT_GRAD`.
 

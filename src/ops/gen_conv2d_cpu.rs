@@ -8,12 +8,12 @@ use crate::gpu::shaders::{params_block, CONV2D};
 
 const GENERATOR: &str = "src/ops/gen_conv2d_cpu.rs";
 
-/// The bindings: in1 is `in1_type`, the rest as shaders/conv2d.wgsl, with its Params.
+/// The bindings: in1 is `in1_type`, the rest as shaders/conv2d_params.wgsl, with its Params.
 fn head(in1_type: &str) -> String {
     format!(
         "\
-// The scheme is explained in src/ops/conv2d_cpu.rs; semantics and Params as
-// shaders/conv2d.wgsl.
+// The scheme is explained in src/ops/conv2d_cpu.rs; semantics as shaders/conv2d.wgsl,
+// Params as shaders/conv2d_params.wgsl.
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<{in1_type}>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;

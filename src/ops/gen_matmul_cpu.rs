@@ -8,7 +8,7 @@ use crate::gpu::shaders::{params_block, MATMUL};
 const HEAD: &str = "\
 // The scheme is explained in src/ops/matmul_cpu.rs. C[b] = A[b] · B[b] for CPU adapters
 // with 8-lane subgroups. A and B are read as vec4s along their contiguous side. Params as
-// shaders/matmul.wgsl.
+// shaders/matmul_params.wgsl.
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
