@@ -362,14 +362,15 @@ fn devices() -> crate::Result<()> {
         let mark = if is_chosen { "*" } else { " " };
         println!("{mark} {} [{} {}] {}", a.name, a.backend, a.device_type, a.driver);
         println!(
-            "    storage binding {} MiB, buffer {} MiB, {} invocations/workgroup, {} KiB workgroup memory, timestamps {}, f16 {}, subgroups {}",
+            "    storage binding {} MiB, buffer {} MiB, {} invocations/workgroup, {} KiB workgroup memory, timestamps {}, f16 {}, subgroups {}, kernels {}",
             a.max_storage_binding_mib,
             a.max_buffer_mib,
             a.max_workgroup_invocations,
             a.max_workgroup_storage_kib,
             yes(a.timestamps),
             yes(a.f16),
-            yes(a.subgroups)
+            yes(a.subgroups),
+            crate::gpu::KernelPath::for_adapter(&a).name()
         );
     }
     Ok(())

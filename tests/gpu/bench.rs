@@ -111,6 +111,12 @@ fn bench_kernels_option_picks_the_kernels_that_run() {
     let families: Vec<&str> = text.lines().filter_map(|l| field(l, "family")).collect();
     assert!(out.status.success() && field(&text, "kernels") == Some("tiled"), "{text}{why}");
     assert!(families.contains(&"conv2d_gpu") && !families.contains(&"conv2d_cpu"), "{families:?}");
+    // `gantry devices` names each adapter's own kernels: the chosen one's are the device's.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gantry")).arg("devices").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let chosen = text.lines().skip_while(|l| !l.starts_with('*')).nth(1).unwrap_or_default();
+    let own = format!("kernels {}", device().kernel_path().name());
+    assert!(chosen.ends_with(&own), "{own} in {text}");
     let out = bench(&["--op", "matmul", "--kernels", "fast"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
