@@ -6,12 +6,12 @@ Run: python tests/reference/time_cyclegan.py [size] [ngf] [iterations] [threads]
 """
 
 import sys
-import time
 
 import torch
 import torch.nn as nn
 
 from cyclegan_torch import NLayerD, ResnetG
+from timing import median_ms
 
 size, ngf, iters, threads = (int(a) for a in (sys.argv[1:] + ["64", "16", "5", "2"][len(sys.argv) - 1:]))
 torch.set_num_threads(threads)
@@ -43,12 +43,5 @@ def iteration():
     return loss.item()
 
 
-for _ in range(2):
-    iteration()
-times = []
-for _ in range(iters):
-    t = time.perf_counter()
-    iteration()
-    times.append((time.perf_counter() - t) * 1e3)
-times.sort()
-print(f"pytorch {torch.__version__} cpu ({threads} threads): cyclegan {size}x{size} ngf {ngf} ndf 64 resnet_9blocks: {times[len(times) // 2]:.0f} ms per iteration (median of {iters})")
+median = median_ms(iteration, iters)
+print(f"pytorch {torch.__version__} cpu ({threads} threads): cyclegan {size}x{size} ngf {ngf} ndf 64 resnet_9blocks: {median:.0f} ms per iteration (median of {iters})")

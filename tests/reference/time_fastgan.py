@@ -7,11 +7,11 @@ Run from tests/reference: python time_fastgan.py [im_size] [ngf=ndf] [batch] [de
 """
 
 import sys
-import time
 
 import torch
 
 import fastgan_torch as fg
+from timing import median, ms
 
 defaults = ["256", "64", "8", "32", "3", "2"]
 size, width, batch, dec, iters, threads = (int(a) for a in sys.argv[1:] + defaults[len(sys.argv) - 1:])
@@ -33,12 +33,10 @@ def iteration():
           "aug_fake": [fg.draw_augment(batch, size, size, gen), fg.draw_augment(batch, 128, 128, gen)],
           "part": int(torch.randint(0, 4, (1,))), "margin_real": torch.rand(batch * 50),
           "margin_fake": torch.rand(batch * 50)}
-    t = time.perf_counter()
-    fg.train_iteration(g, d, g_ema, opt_g, opt_d, real, dr)
-    return (time.perf_counter() - t) * 1e3
+    return ms(fg.train_iteration, g, d, g_ema, opt_g, opt_d, real, dr)
 
 
 iteration()
-times = sorted(iteration() for _ in range(iters))
+times = [iteration() for _ in range(iters)]
 print(f"pytorch {torch.__version__} cpu ({threads} threads): fastgan {size}x{size} batch {batch} ngf=ndf {width} "
-      f"decoders {dec}: {times[len(times) // 2]:.0f} ms per iteration (median of {iters})")
+      f"decoders {dec}: {median(times):.0f} ms per iteration (median of {iters})")

@@ -7,12 +7,12 @@ Run from tests/reference: python time_pix2pix.py [size] [ngf] [iterations] [thre
 """
 
 import sys
-import time
 
 import torch
 import torch.nn as nn
 
 from cyclegan_torch import NLayerD, UnetG
+from timing import median_ms
 
 size, ngf, iters, threads = (int(a) for a in (sys.argv[1:] + ["256", "16", "5", "2"][len(sys.argv) - 1:]))
 torch.set_num_threads(threads)
@@ -42,12 +42,5 @@ def iteration():
     return loss.item()
 
 
-for _ in range(2):
-    iteration()
-times = []
-for _ in range(iters):
-    t = time.perf_counter()
-    iteration()
-    times.append((time.perf_counter() - t) * 1e3)
-times.sort()
-print(f"pytorch {torch.__version__} cpu ({threads} threads): pix2pix {size}x{size} ngf {ngf} ndf 64 unet_256: {times[len(times) // 2]:.0f} ms per iteration (median of {iters})")
+median = median_ms(iteration, iters)
+print(f"pytorch {torch.__version__} cpu ({threads} threads): pix2pix {size}x{size} ngf {ngf} ndf 64 unet_256: {median:.0f} ms per iteration (median of {iters})")

@@ -6,11 +6,11 @@ Run from tests/reference: python time_stargan.py [size] [conv_dim] [repeat_num] 
 """
 
 import sys
-import time
 
 import torch
 
 from stargan_torch import Discriminator, Generator, Run
+from timing import median, ms
 
 defaults = ["64", "64", "6", "4", "3", "2"]
 size, dim, repeat, batch, iters, threads = (int(a) for a in sys.argv[1:] + defaults[len(sys.argv) - 1:])
@@ -23,9 +23,7 @@ labels = (torch.rand(batch, 5) > 0.5).float()
 
 
 def iteration(i):
-    t = time.perf_counter()
-    run.step(i, x, labels, "CelebA", torch.randperm(batch), torch.rand(batch))
-    return (time.perf_counter() - t) * 1e3
+    return ms(run.step, i, x, labels, "CelebA", torch.randperm(batch), torch.rand(batch))
 
 
 for i in range(2):
@@ -33,8 +31,7 @@ for i in range(2):
 d_only, d_and_g = [], []
 for i in range(2, 2 + 2 * iters):
     (d_and_g if (i + 1) % 2 == 0 else d_only).append(iteration(i))
-med = lambda v: sorted(v)[len(v) // 2]
-d_ms, dg_ms = med(d_only), med(d_and_g)
+d_ms, dg_ms = median(d_only), median(d_and_g)
 print(f"pytorch {torch.__version__} cpu ({threads} threads): stargan {size}x{size} batch {batch} conv dims {dim} "
       f"repeat {repeat}: D step {d_ms:.0f} ms, D+G step {dg_ms:.0f} ms, {(4 * d_ms + dg_ms) / 5:.0f} ms per iteration "
       f"at n_critic 5 (median of {iters})")

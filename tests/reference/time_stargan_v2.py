@@ -8,11 +8,11 @@ Run from tests/reference: python time_stargan_v2.py [img_size] [max_conv_dim] [b
 
 import copy
 import sys
-import time
 
 import torch
 
 import stargan_v2_torch as sg
+from timing import median, ms
 
 defaults = ["128", "512", "2", "3", "512", "2"]
 size, maxc, batch, iters, hidden, threads = (int(a) for a in sys.argv[1:] + defaults[len(sys.argv) - 1:])
@@ -37,12 +37,10 @@ inp = dict(x_real=image(), x_ref=image(), x_ref2=image(), y_org=labels, y_trg=1 
 
 def iteration():
     inp.update(z_trg=torch.randn(batch, 16), z_trg2=torch.randn(batch, 16), x_real=inp["x_real"].detach())
-    t = time.perf_counter()
-    sg.train_iteration(nets, ema, optims, args, inp, 1.0)
-    return (time.perf_counter() - t) * 1e3
+    return ms(sg.train_iteration, nets, ema, optims, args, inp, 1.0)
 
 
 iteration()
-times = sorted(iteration() for _ in range(iters))
+times = [iteration() for _ in range(iters)]
 print(f"pytorch {torch.__version__} cpu ({threads} threads): stargan-v2 {size}x{size} batch {batch} max_conv_dim {maxc} "
-      f"hidden {hidden}: {times[len(times) // 2]:.0f} ms per iteration (median of {iters})")
+      f"hidden {hidden}: {median(times):.0f} ms per iteration (median of {iters})")
