@@ -185,8 +185,7 @@ impl Device {
     /// Whether this is a CPU adapter whose subgroups are always 8 lanes (lavapipe on AVX2),
     /// the shape the CPU-tuned kernels (`ops::matmul_cpu`) are written for.
     pub fn cpu_subgroup8(&self) -> bool {
-        let s = &self.0.summary;
-        s.device_type == format!("{:?}", wgpu::DeviceType::Cpu) && s.subgroups && s.subgroup_sizes == (8, 8)
+        KernelPath::for_adapter(&self.0.summary) == KernelPath::Cpu
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
