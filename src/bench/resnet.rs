@@ -6,6 +6,7 @@
 use crate::error::Result;
 use crate::gpu::Device;
 use crate::ops::conv2d::{Conv2d, ConvTranspose2d};
+use crate::ops::norm::{NormAct, NormKind};
 use crate::ops::pad::PadMode;
 use crate::tensor::Tensor;
 
@@ -115,8 +116,10 @@ impl ResnetG {
     pub fn forward(&self, x: &Tensor, params: &[Tensor]) -> Result<Tensor> {
         let mut p = params.iter();
         let mut next = || p.next().expect("ResnetG::forward got fewer parameters than it made");
-        let norm_relu =
-            |y: Tensor, w: &Tensor, b: &Tensor| y.instance_norm(Some(w), Some(b), None, true, 1e-5)?.relu();
+        // Norm and ReLU in one kernel, as CycleGAN's Sequential runs them.
+        let norm_relu = |y: Tensor, w: &Tensor, b: &Tensor| {
+            y.norm_act(NormKind::Instance, Some(w), Some(b), None, true, 1e-5, NormAct::RELU)
+        };
         let mut h = x.clone();
         for layer in &self.layers {
             h = match *layer {

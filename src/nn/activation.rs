@@ -36,6 +36,14 @@ impl Layer for Activation {
             Activation::Glu => x.glu(1),
         }
     }
+
+    fn as_norm_act(&self) -> Option<crate::ops::norm::NormAct> {
+        match *self {
+            Activation::Relu => Some(crate::ops::norm::NormAct::RELU),
+            Activation::LeakyRelu(s) => Some(crate::ops::norm::NormAct::LeakyRelu(s)),
+            _ => None,
+        }
+    }
 }
 
 /// `nn.Dropout(p)`: active in train mode only.

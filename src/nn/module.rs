@@ -153,6 +153,16 @@ fn summarise(kinds: &[(&str, &Vec<String>)]) -> String {
 /// A module with one input and one output.
 pub trait Layer: Module {
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// The activation this layer is, for a layer before it to absorb (`Sequential`).
+    fn as_norm_act(&self) -> Option<crate::ops::norm::NormAct> {
+        None
+    }
+
+    /// `act(forward(x))` in one op, where this layer can apply `act` itself (a norm).
+    fn forward_then(&self, _x: &Tensor, _act: crate::ops::norm::NormAct) -> Option<Result<Tensor>> {
+        None
+    }
 }
 
 /// Layers applied in order and named by index, like `nn.Sequential` (parameterless
@@ -190,7 +200,21 @@ impl Module for Sequential {
 }
 
 impl Layer for Sequential {
+    /// Runs the layers in order; a norm followed by a ReLU or LeakyReLU runs as one op
+    /// (the activation inside the norm's kernel), the same values in one pass fewer.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.layers.iter().try_fold(x.clone(), |h, l| l.forward(&h))
+        let mut h = x.clone();
+        let mut i = 0;
+        while i < self.layers.len() {
+            let fused = self.layers.get(i + 1).and_then(|next| next.as_norm_act());
+            if let Some(y) = fused.and_then(|act| self.layers[i].forward_then(&h, act)) {
+                h = y?;
+                i += 2;
+            } else {
+                h = self.layers[i].forward(&h)?;
+                i += 1;
+            }
+        }
+        Ok(h)
     }
 }

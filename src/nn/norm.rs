@@ -3,7 +3,7 @@
 use super::module::{Layer, Module, Role};
 use crate::error::Result;
 use crate::gpu::Device;
-use crate::ops::norm::RunningStats;
+use crate::ops::norm::{NormAct, NormKind, RunningStats};
 use crate::tensor::Tensor;
 use std::cell::Cell;
 
@@ -93,8 +93,9 @@ impl Module for Norm {
     }
 }
 
-impl Layer for Norm {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+impl Norm {
+    /// The norm, then `act` in the same kernel.
+    pub fn forward_act(&self, x: &Tensor, act: NormAct) -> Result<Tensor> {
         let training = self.training.get();
         let running = match (&self.running_mean, &self.running_var) {
             (Some(mean), Some(var)) => Some(RunningStats { mean, var, momentum: self.config.momentum }),
@@ -105,10 +106,17 @@ impl Layer for Norm {
             crate::autograd::no_grad(|| count.assign(&count.add_scalar(1.0)?))?;
         }
         let (w, b, eps) = (self.weight.as_ref(), self.bias.as_ref(), self.config.eps);
-        if self.batch {
-            x.batch_norm(w, b, running, training, eps)
-        } else {
-            x.instance_norm(w, b, running, training, eps)
-        }
+        let kind = if self.batch { NormKind::Batch } else { NormKind::Instance };
+        x.norm_act(kind, w, b, running, training, eps, act)
+    }
+}
+
+impl Layer for Norm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_act(x, NormAct::None)
+    }
+
+    fn forward_then(&self, x: &Tensor, act: NormAct) -> Option<Result<Tensor>> {
+        Some(self.forward_act(x, act))
     }
 }

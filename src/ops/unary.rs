@@ -86,6 +86,11 @@ fn constant(x: &Tensor, op: UnaryOp, a: f32, b: f32) -> Result<Tensor> {
 }
 
 impl Tensor {
+    /// 1 where x > 0, else `slope`: LeakyReLU's derivative as a constant (ReLU's at slope 0).
+    pub(crate) fn leaky_mask(&self, slope: f32) -> Result<Tensor> {
+        constant(self, UnaryOp::LeakyMask, slope, 0.0)
+    }
+
     /// -x
     pub fn neg(&self) -> Result<Tensor> {
         map(self, UnaryOp::Neg, "neg", 0.0, 0.0, |_, _, g, _, _| g.neg())

@@ -7,6 +7,7 @@ use crate::gpu::Device;
 use crate::nn::module::visit_child;
 use crate::nn::{Conv2d, Layer, Linear, Module, Norm, Role};
 use crate::ops::conv2d::Conv2d as ConvOpts;
+use crate::ops::norm::NormAct;
 use crate::tensor::Tensor;
 
 /// The slope of every LeakyReLU in StarGAN v2.
@@ -61,18 +62,16 @@ impl ResBlk {
     }
 
     fn residual(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = x.clone();
-        if let Some(n) = &self.norm1 {
-            h = n.forward(&h)?;
-        }
-        h = self.conv1.forward(&h.leaky_relu(SLOPE)?)?;
+        // norm → LeakyReLU in one kernel where there is a norm.
+        let act = |norm: &Option<Norm>, h: &Tensor| match norm {
+            Some(n) => n.forward_act(h, NormAct::LeakyRelu(SLOPE)),
+            None => h.leaky_relu(SLOPE),
+        };
+        let mut h = self.conv1.forward(&act(&self.norm1, x)?)?;
         if self.downsample {
             h = h.avg_pool2d(2, 2)?;
         }
-        if let Some(n) = &self.norm2 {
-            h = n.forward(&h)?;
-        }
-        self.conv2.forward(&h.leaky_relu(SLOPE)?)
+        self.conv2.forward(&act(&self.norm2, &h)?)
     }
 }
 
@@ -112,11 +111,15 @@ impl AdaIn {
 
     /// Shapes: x [n, C, h, w], s [n, style_dim] → [n, C, h, w].
     pub fn forward(&self, x: &Tensor, s: &Tensor) -> Result<Tensor> {
+        self.forward_act(x, s, NormAct::None)
+    }
+
+    /// AdaIN then `act`, as one pass of the norm kernel with [n, C] scale and shift.
+    pub fn forward_act(&self, x: &Tensor, s: &Tensor, act: NormAct) -> Result<Tensor> {
         let (n, c) = (s.shape()[0], self.channels);
-        let h = self.fc.forward(s)?.reshape(&[n, 2 * c, 1, 1])?;
+        let h = self.fc.forward(s)?.reshape(&[n, 2 * c])?;
         let (gamma, beta) = (h.narrow(1, 0, c)?, h.narrow(1, c, c)?);
-        let normed = x.instance_norm(None, None, None, true, 1e-5)?;
-        gamma.add_scalar(1.0)?.mul(&normed)?.add(&beta)
+        x.modulated_instance_norm(&gamma.add_scalar(1.0)?, &beta, 1e-5, act)
     }
 }
 
@@ -169,12 +172,12 @@ impl AdainResBlk {
     }
 
     fn residual(&self, x: &Tensor, s: &Tensor) -> Result<Tensor> {
-        let mut h = self.norm1.forward(x, s)?.leaky_relu(SLOPE)?;
+        let mut h = self.norm1.forward_act(x, s, NormAct::LeakyRelu(SLOPE))?;
         if self.upsample {
             h = h.upsample_nearest(2)?;
         }
         h = self.conv1.forward(&h)?;
-        h = self.norm2.forward(&h, s)?.leaky_relu(SLOPE)?;
+        h = self.norm2.forward_act(&h, s, NormAct::LeakyRelu(SLOPE))?;
         self.conv2.forward(&h)
     }
 

@@ -6,6 +6,7 @@ mod elementwise;
 mod errors;
 mod matmul;
 mod norm;
+mod norm_act;
 mod pad;
 mod pool;
 mod random;
