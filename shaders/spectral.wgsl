@@ -1,5 +1,5 @@
-// Spectral normalisation (src/ops/spectral.rs): one power-iteration step and σ = uᵀ W v in
-// three dispatches, and the gradient of W / σ in two. The weight is read in place as the
+// Spectral normalisation (src/ops/spectral.rs): one power-iteration step, σ = uᵀ W v and
+// W / σ in three dispatches, and the gradient of W / σ in two. The weight is read in place as the
 // matrix M [rows, cols] whose rows are its output axis: axis 0 (a convolution), or axis 1
 // (a transposed convolution, [a, rows, taps] with columns (a, tap)).
 
@@ -17,8 +17,8 @@ struct Params {
     axis1: u32,     // 1 when the rows are the weight's axis 1
     eps: f32,
     update: u32,    // 1 in training: normalise t and replace u; 0: use v and u as stored
-    _pad0: u32,
-    _pad1: u32,
+    chunk: u32,     // the gradient: elements per partial sum of g · W
+    parts: u32,     // and the number of partial sums
 }
 @group(0) @binding(6) var<uniform> p: Params;
 
@@ -70,10 +70,16 @@ fn sn_mv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
 }
 
-// va = s = M v, vb = u as stored: updating, u = s / max(|s|, eps) goes to out0, else u is
-// the stored one; out1[0] = σ = u · s. One workgroup.
+// Elements of the weight per workgroup of sn_divide: each workgroup first finds σ from
+// the rows' values (a few hundred), so a chunk this long keeps that re-reading small.
+const CHUNK: u32 = 4096u;
+
+// va = s = M v, vb = u as stored, m = the weight: out0 = W / σ with σ = u' · s, where u' =
+// s / max(|s|, eps) when updating and the stored u otherwise. Every workgroup computes σ
+// itself rather than waiting on a dispatch of its own; workgroup 0 writes u' to out1[0 ..
+// rows) and σ to out1[rows]. Dispatch ceil(rows * cols / CHUNK) workgroups, folded.
 @compute @workgroup_size(WG)
-fn sn_sigma(@builtin(local_invocation_index) t: u32) {
+fn sn_divide(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     var sq = 0.0;
     var dot = 0.0;
     for (var r = t; r < p.rows; r += WG) {
@@ -83,55 +89,60 @@ fn sn_sigma(@builtin(local_invocation_index) t: u32) {
     red_a[t] = sq;
     red_b[t] = dot;
     let sums = tree(t);
-    if p.update == 0u {
-        if t == 0u { out1[0] = sums.y; }
-        return;
-    }
     let inv = 1.0 / max(sqrt(sums.x), p.eps);
-    var sigma = 0.0;
-    for (var r = t; r < p.rows; r += WG) {
-        let u = va[r] * inv;
-        out0[r] = u;
-        sigma += u * va[r];
+    var sigma = sums.y;
+    if p.update != 0u {
+        // σ = u' · s summed as PyTorch forms it (u' first), not as |s|: the same value
+        // rounded alike, which multi-step parity with PyTorch needs.
+        var acc = 0.0;
+        for (var r = t; r < p.rows; r += WG) {
+            acc += va[r] * inv * va[r];
+        }
+        red_a[t] = acc;
+        red_b[t] = 0.0;
+        sigma = tree(t).x;
     }
-    red_a[t] = sigma;
-    red_b[t] = 0.0;
-    let total = tree(t);
-    if t == 0u { out1[0] = total.x; }
+    let group = wid.x + wid.y * nwg.x;
+    let end = min((group + 1u) * CHUNK, p.rows * p.cols);
+    for (var i = group * CHUNK + t; i < end; i += WG) {
+        out0[i] = m[i] / sigma;
+    }
+    if group == 0u {
+        for (var r = t; r < p.rows; r += WG) {
+            out1[r] = select(vb[r], va[r] * inv, p.update != 0u);
+        }
+        if t == 0u { out1[p.rows] = sigma; }
+    }
 }
 
-// The gradient of W / σ, part one: m = g, va = W, vb = σ: out0 = [1 / σ, Σ g W / σ²].
-// One workgroup.
+// The gradient of W / σ, part one: m = g, va = W: out0[k] = Σ g W over elements [k chunk,
+// (k + 1) chunk). Dispatch `parts` workgroups.
 @compute @workgroup_size(WG)
-fn sn_grad_scale(@builtin(local_invocation_index) t: u32) {
+fn sn_grad_dot(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let end = min((wid.x + 1u) * p.chunk, p.rows * p.cols);
     var dot = 0.0;
-    let n = p.rows * p.cols;
-    for (var i = t; i < n; i += WG) {
+    for (var i = wid.x * p.chunk + t; i < end; i += WG) {
         dot += m[i] * va[i];
     }
     red_a[t] = dot;
     red_b[t] = 0.0;
     let total = tree(t);
-    if t == 0u {
-        let inv = 1.0 / vb[0];
-        out0[0] = inv;
-        out0[1] = total.x * inv * inv;
-    }
+    if t == 0u { out0[wid.x] = total.x; }
 }
 
-// Part two, per element of the weight: m = g, va = u, vb = v, vc = part one's out0:
-// out0 = g / σ − (Σ g W / σ²) u vᵀ, in the weight's layout. One invocation per element;
-// dispatch ceil(rows * cols / 256), folded.
-@compute @workgroup_size(256)
-fn sn_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
-    if i >= p.rows * p.cols { return; }
-    var r = i / p.cols;
-    var c = i % p.cols;
-    if p.axis1 != 0u {
-        // i = (a * rows + r) * taps + tap, column a * taps + tap.
-        r = i / p.taps % p.rows;
-        c = i / (p.taps * p.rows) * p.taps + i % p.taps;
+// Part two, one workgroup per row of M: m = g, va = sn_divide's out1 (u, then σ at rows),
+// vb = v, vc = part one's partial sums: out0 = g / σ − (Σ g W / σ²) u vᵀ, in the weight's
+// layout. Dispatch rows workgroups, folded into y past 65535.
+@compute @workgroup_size(WG)
+fn sn_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let r = wid.x + wid.y * nwg.x;
+    if r >= p.rows { return; }
+    var dot = 0.0;
+    for (var k = 0u; k < p.parts; k++) { dot += vc[k]; }
+    let inv = 1.0 / va[p.rows];
+    let ku = dot * inv * inv * va[r];
+    for (var c = t; c < p.cols; c += WG) {
+        let i = at(r, c);
+        out0[i] = m[i] * inv - ku * vb[c];
     }
-    out0[i] = m[i] * vc[0] - vc[1] * va[r] * vb[c];
 }

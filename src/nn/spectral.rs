@@ -7,7 +7,7 @@ use super::layers::Weighted;
 use super::module::{Layer, Module, Role};
 use crate::autograd::no_grad;
 use crate::error::Result;
-use crate::ops::spectral::{divide_by_sigma, power_iteration, SpectralMatrix};
+use crate::ops::spectral::{spectral_normalise, SpectralMatrix};
 use crate::tensor::Tensor;
 use std::cell::Cell;
 
@@ -48,17 +48,17 @@ impl<L: Weighted> SpectralNorm<L> {
         moved.reshape(&[rows, w.numel() / rows])
     }
 
-    /// weight_orig / σ, after a power iteration in train mode: five dispatches
+    /// weight_orig / σ, after a power iteration in train mode: three dispatches
     /// (`ops::spectral`) reading the weight in place.
     pub fn weight(&self) -> Result<Tensor> {
         let m = SpectralMatrix::of(&self.weight_orig, self.inner.output_axis())?;
         let training = self.training.get();
-        let it = power_iteration(&self.weight_orig, &self.u, &self.v, m, self.eps, training)?;
+        let out = spectral_normalise(&self.weight_orig, &self.u, &self.v, m, self.eps, training)?;
         if training {
-            self.u.assign(&it.u)?;
-            self.v.assign(&it.v)?;
+            self.u.assign(&out.u)?;
+            self.v.assign(&out.v)?;
         }
-        divide_by_sigma(&self.weight_orig, &it, m)
+        Ok(out.weight)
     }
 
     /// `weight` as tensor ops (products, norms, a division): the twin the kernels are

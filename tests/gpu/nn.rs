@@ -228,8 +228,8 @@ fn legacy_instance_norm_statistics_are_skipped_like_the_reference_loader() {
         .contains("not the model: 0.running_mean"));
 }
 
-/// The spectral-norm kernels against the tensor-op twin: a convolution (rows along axis 0),
-/// a transposed convolution (axis 1) and a linear layer, in train mode (u and v updated
+/// The spectral-norm kernels against the tensor-op twin: convolutions (rows along axis 0; one
+/// of over 4096 elements), a transposed convolution (axis 1) and a linear layer, in train mode (u and v updated
 /// alike) and eval mode, with plain and create_graph gradients of weight_orig.
 #[test]
 fn spectral_norm_kernels_equal_the_tensor_ops() {
@@ -281,6 +281,11 @@ fn spectral_norm_kernels_equal_the_tensor_ops() {
     let (a, b) = (convt(), convt());
     twin(&a, &b);
     check("transposed conv", &a, &b);
+    // Over 4096 elements: several workgroups divide by σ and several partial sums of g·W.
+    let wide = || SpectralNorm::new(Conv2d::new(&d, 40, 24, 3, ConvOpts::default(), false).unwrap()).unwrap();
+    let (a, b) = (wide(), wide());
+    twin(&a, &b);
+    check("wide conv", &a, &b);
     let linear = || SpectralNorm::new(Linear::new(&d, 70, 9, true).unwrap()).unwrap();
     let (a, b) = (linear(), linear());
     twin(&a, &b);
